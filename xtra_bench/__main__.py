@@ -1,0 +1,3 @@
+from xtra_bench.cli import main
+
+main()

@@ -1,0 +1,160 @@
+"""The agent interface and the agent registry.
+
+An agent learns one target game: an optional stage-1 ``pretrain`` on offline datasets, then online
+``train`` on the target within a step budget. The protocol owns environments and evaluation; an
+agent only answers ``act`` on a batch of observations, so every agent is measured the same way.
+
+Agents register by name, either in code (``register_agent``) or from other installed packages
+through the ``xtra_bench.agents`` entry-point group, whose entries point to an ``Agent`` subclass.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from xtra_bench.envs import EnvSpec, VectorEnv
+from xtra_bench.errors import UnknownNameError, closest_match_hint
+
+ENTRY_POINT_GROUP = "xtra_bench.agents"
+PRESETS = ("paper", "fast", "smoke")
+
+EvalCallback = Callable[[int], None]
+"""Called by ``Agent.train`` with the number of environment steps taken so far at each evaluation point."""
+
+
+class Agent(abc.ABC):
+    """One agent acting in one game (``spec``); subclasses set ``name`` and ``description``.
+
+    Args:
+        spec: the target game's environment spec (action set, observation shape).
+        preset: one of ``PRESETS``; selects the agent's hyper-parameters.
+        seed: seeds every random choice the agent makes.
+        device: a torch device string ("cpu", "cuda", ...), for agents that use torch.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu"):
+        self.spec = spec
+        self.preset = preset
+        self.seed = seed
+        self.device = device
+
+    def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
+        """Stage 1 on offline datasets (one file per pretraining game); agents without one ignore it."""
+
+    @abc.abstractmethod
+    def train(self, env: VectorEnv, steps: int, *, eval_every: int = 0, on_eval: EvalCallback | None = None) -> None:
+        """Learns online in ``env`` (the target's train-mode env) for ``steps`` agent steps.
+
+        Calls ``on_eval(steps_so_far)`` every ``eval_every`` steps (never when 0); the caller
+        evaluates through ``act`` inside the callback.
+        """
+
+    @abc.abstractmethod
+    def act(self, obs: np.ndarray, *, greedy: bool = True) -> np.ndarray:
+        """Chooses actions for a batch of stacked observations.
+
+        Args:
+            obs: uint8 [B, stack, *frame_shape], as returned by ``VectorEnv``.
+            greedy: False samples as in training (exploration); True acts for evaluation.
+
+        Returns:
+            int64 [B] indices into ``spec.action_set``.
+        """
+
+    @abc.abstractmethod
+    def save(self, path: Path) -> None:
+        """Writes a checkpoint that ``load`` restores exactly (weights, optimiser, RNG, counters)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def load(cls, path: Path, *, device: str = "cpu") -> Agent:
+        """Restores an agent written by ``save``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentInfo:
+    """A registry row: the name users type, the class, and where it came from."""
+
+    name: str
+    cls: type[Agent]
+    description: str
+    source: str
+
+
+class AgentRegistry:
+    """Agents by name: those registered in code plus those of installed entry points."""
+
+    def __init__(self, include_entry_points: bool = True):
+        self._agents: dict[str, AgentInfo] = {}
+        self._include_entry_points = include_entry_points
+        self._entry_points_loaded = False
+
+    def register(self, cls: type[Agent], *, name: str | None = None, source: str = "xtra-bench") -> type[Agent]:
+        """Adds ``cls`` under ``name`` (default ``cls.name``); a second agent with the same name is an error."""
+        name = name or cls.name
+        if name in self._agents and self._agents[name].cls is not cls:
+            raise ValueError(f"agent {name!r} is already registered by {self._agents[name].source}")
+        self._agents[name] = AgentInfo(name, cls, cls.description, source)
+        return cls
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded or not self._include_entry_points:
+            return
+        self._entry_points_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            self.register(ep.load(), name=ep.name, source=ep.value)
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return sorted(self._agents)
+
+    def info(self, name: str) -> AgentInfo:
+        self._load_entry_points()
+        if name not in self._agents:
+            raise UnknownNameError(
+                f"unknown agent {name!r}.{closest_match_hint(name, list(self._agents))}"
+                f" Known agents: {', '.join(sorted(self._agents))}."
+            )
+        return self._agents[name]
+
+    def make(self, name: str, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu") -> Agent:
+        """Builds agent ``name`` for the game of ``spec``."""
+        if preset not in PRESETS:
+            raise UnknownNameError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}.")
+        return self.info(name).cls(spec, preset=preset, seed=seed, device=device)
+
+    def load_checkpoint(self, path: Path, *, device: str = "cpu") -> Agent:
+        """Restores an agent from a checkpoint directory, whichever agent wrote it."""
+        meta = read_checkpoint_meta(path)
+        return self.info(meta["agent"]).cls.load(Path(path), device=device)
+
+
+CHECKPOINT_META = "agent.json"
+
+
+def write_checkpoint_meta(path: Path, agent: Agent, **extra) -> None:
+    """Writes the small JSON file that names the agent behind a checkpoint directory."""
+    meta = {"agent": agent.name, "game": agent.spec.game, "preset": agent.preset, "seed": agent.seed, **extra}
+    Path(path).mkdir(parents=True, exist_ok=True)
+    (Path(path) / CHECKPOINT_META).write_text(json.dumps(meta, indent=2))
+
+
+def read_checkpoint_meta(path: Path) -> dict:
+    """Reads the JSON file written by ``write_checkpoint_meta``; a missing one is a user error."""
+    from xtra_bench.errors import XtraBenchError
+
+    meta_file = Path(path) / CHECKPOINT_META
+    if not meta_file.is_file():
+        raise XtraBenchError(f"{path} is not an agent checkpoint (no {CHECKPOINT_META} inside)")
+    return json.loads(meta_file.read_text())
