@@ -100,6 +100,11 @@ class AtariEnv(VectorEnv):
         self._seeds = np.random.default_rng(seed)
         self._lives = np.zeros(num_envs, np.int32)
         self._steps_since_reset = np.zeros(num_envs, np.int64)
+        self._episode_frames = np.zeros(num_envs, np.int64)
+
+    @property
+    def episode_frames(self) -> np.ndarray:
+        return self._episode_frames.copy()
 
     def _draw_seeds(self, n: int) -> np.ndarray:
         return self._seeds.integers(0, 2**31 - 1, size=n, dtype=np.int64)
@@ -114,6 +119,7 @@ class AtariEnv(VectorEnv):
     def reset(self) -> np.ndarray:
         obs, info = self._ale.reset(seed=self._draw_seeds(self.num_envs))
         self._lives = info["lives"].copy()
+        self._episode_frames[:] = info["episode_frame_number"]
         self._steps_since_reset[:] = 0
         self._repeat_first_frame(obs)
         return obs
@@ -124,6 +130,7 @@ class AtariEnv(VectorEnv):
         lives = info["lives"]
         life_loss = lives < self._lives
         self._lives = lives.copy()
+        self._episode_frames[:] = info["episode_frame_number"]
         self._steps_since_reset += 1
         self._repeat_first_frame(obs)
         final_obs = obs
@@ -133,6 +140,7 @@ class AtariEnv(VectorEnv):
             new_obs, new_info = self._ale.reset(seed=self._draw_seeds(int(ended.sum())), options={"reset_mask": ended})
             self._steps_since_reset[ended] = 0
             self._lives[ended] = new_info["lives"][ended]
+            self._episode_frames[ended] = new_info["episode_frame_number"][ended]
             obs = new_obs
             self._repeat_first_frame(obs)
         done = learning_done(self.spec.mode, terminated, truncated, life_loss)

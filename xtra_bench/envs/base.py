@@ -97,6 +97,11 @@ class VectorEnv(abc.ABC):
     spec: EnvSpec
     num_envs: int
 
+    @property
+    @abc.abstractmethod
+    def episode_frames(self) -> np.ndarray:
+        """int [E]: emulator frames played in each env's current game (no-op starts included)."""
+
     @abc.abstractmethod
     def reset(self) -> np.ndarray:
         """Starts a new game in every env; returns uint8 [E, stack, *frame]."""

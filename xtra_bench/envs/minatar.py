@@ -67,6 +67,10 @@ class MinAtarEnv(VectorEnv):
         self._stacks = np.zeros((num_envs, *self.spec.obs_shape), np.uint8)
         self._steps = np.zeros(num_envs, np.int64)
 
+    @property
+    def episode_frames(self) -> np.ndarray:
+        return self._steps.copy()
+
     def _draw_seed(self) -> int:
         return int(self._seeds.integers(0, 2**31 - 1))
 

@@ -1,0 +1,37 @@
+# Set-up and checks on a fresh machine. `make demo` and `make test` do everything, install included.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch is installed first on its own, so the package's `torch` requirement is
+# already met and no GPU wheels are pulled in.
+TORCH ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-all clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+XB := $(VENV)/bin/xtra-bench
+SAMPLES := xtra/MinAtar-Breakout/random-sample-v1 xtra/Breakout/random-sample-v1
+
+demo: install
+	$(XB) splits
+	$(XB) agents
+	$(XB) datasets list
+	$(XB) datasets verify $(SAMPLES)
+
+test: install
+	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+
+test-all: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info xtra_bench/search/_ctree*.so ext/ctree.cpp
