@@ -83,7 +83,9 @@ def test_an_interrupted_writer_resumes_with_its_complete_episodes(tmp_path):
     writer = EpisodeWriter(out, synthetic_meta())
     for episode in episodes[:3]:
         writer.add(episode)
-    (writer.staging / "episode-00000003.npz.tmp").write_bytes(b"half an episode")  # a write cut by a crash
+    writer.flush()
+    writer.add(episodes[3])  # accepted, not yet staged: a crash loses it
+    (writer.staging / "shard-00000001.npz.tmp").write_bytes(b"half a shard")  # a write cut by a crash
     del writer
 
     resumed = EpisodeWriter(out, synthetic_meta())

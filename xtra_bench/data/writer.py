@@ -1,7 +1,7 @@
 """A crash-safe, resumable episode writer that produces a finalised format-v1 file.
 
-Episodes go to a staging directory ``<out>.partial/`` one file each, through a temporary file and
-a rename, so a killed process leaves only complete episodes behind. Opening the same output again
+Episodes go to a staging directory ``<out>.partial/`` in shards of whole episodes, each through a
+temporary file and a rename, so a killed process leaves only complete episodes behind. Opening the same output again
 resumes: the staged episodes are kept and counted. ``finalise`` assembles them into one HDF5 file
 (written beside the output, moved into place when complete), records its sha256 in a sidecar,
 makes both read-only and removes the staging directory.
@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,8 @@ class DatasetMeta:
 STAGING_SUFFIX = ".partial"
 _META_FILE = "meta.json"
 _SESSIONS_FILE = "sessions.json"
-_SHARD_GLOB = "episode-*.npz"
+_SHARD_GLOB = "shard-*.npz"
+_LENGTHS = "lengths"
 
 
 def staging_path(path: Path) -> Path:
@@ -131,22 +133,39 @@ def staging_path(path: Path) -> Path:
 class EpisodeWriter:
     """Writes complete episodes to ``path``, resuming an interrupted run of the same dataset.
 
+    Episodes are staged in shards of whole episodes; a shard is written (and synced) once
+    ``flush_seconds`` have passed or ``flush_bytes`` of frames are waiting, so a crash loses at most
+    that much collected work and never leaves part of an episode.
+
     Args:
         path: the final dataset file.
         meta: what the dataset is; a resumed run must give the same one.
         compression: the filter of the final file.
         force: discard an existing final file or staging directory instead of refusing / resuming.
+        flush_seconds: longest time an accepted episode waits before it is staged on disk.
+        flush_bytes: most frame bytes that wait in memory before they are staged.
 
     Raises:
         DatasetError: ``path`` exists (without ``force``), or its staging directory belongs to a run
             with other settings.
     """
 
-    def __init__(self, path: Path, meta: DatasetMeta, *, compression: Compression = Compression(), force: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        meta: DatasetMeta,
+        *,
+        compression: Compression = Compression(),
+        force: bool = False,
+        flush_seconds: float = 1.0,
+        flush_bytes: int = 64 << 20,
+    ):
         self.path = Path(path)
         self.meta = meta
         self.compression = compression
         self.staging = staging_path(self.path)
+        self.flush_seconds = flush_seconds
+        self.flush_bytes = flush_bytes
         if self.path.exists() or sidecar_path(self.path).exists():
             if not force:
                 raise DatasetError(f"{self.path} already exists; pass --force to overwrite it")
@@ -154,6 +173,9 @@ class EpisodeWriter:
             remove_file(sidecar_path(self.path))
         if force and self.staging.exists():
             shutil.rmtree(self.staging)
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._pending_bytes = 0
+        self._last_flush = time.monotonic()
         self._open_staging()
 
     def _open_staging(self) -> None:
@@ -176,10 +198,10 @@ class EpisodeWriter:
         self.session = json.loads(sessions_file.read_text())["sessions"] if sessions_file.is_file() else 0
         atomic_write_bytes(sessions_file, json.dumps({"sessions": self.session + 1}).encode())
         self._shards = sorted(self.staging.glob(_SHARD_GLOB))
-        self.num_steps = 0
+        self._lengths: list[int] = []
         for shard in self._shards:
             with np.load(shard) as rows:
-                self.num_steps += len(rows["action"]) - 1
+                self._lengths.extend(rows[_LENGTHS].tolist())
 
     @property
     def resumed(self) -> bool:
@@ -188,23 +210,46 @@ class EpisodeWriter:
 
     @property
     def num_episodes(self) -> int:
-        """Complete episodes written so far, staged ones included."""
-        return len(self._shards)
+        """Complete episodes accepted so far (staged on disk or waiting to be)."""
+        return len(self._lengths) + len(self._pending)
+
+    @property
+    def num_steps(self) -> int:
+        """Transitions of the accepted episodes."""
+        return sum(self._lengths) - len(self._lengths) + sum(len(p["action"]) - 1 for p in self._pending)
+
+    @property
+    def num_staged_episodes(self) -> int:
+        """Complete episodes on disk: what a crash now would keep."""
+        return len(self._lengths)
 
     def add(self, episode: Episode) -> None:
-        """Stages one complete episode; it survives a crash from the moment this returns."""
+        """Accepts one complete episode; it is on disk after the next ``flush`` (automatic, see the class)."""
         if tuple(episode.frames.shape[1:]) != tuple(self.meta.frame_shape):
             raise DatasetError(f"episode frames are {episode.frames.shape[1:]}, the dataset's are {self.meta.frame_shape}")
-        shard = self.staging / f"episode-{self.num_episodes:08d}.npz"
+        self._pending.append(episode_rows(episode))
+        self._pending_bytes += episode.frames.nbytes
+        if self._pending_bytes >= self.flush_bytes or time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Stages the waiting episodes as one shard (temporary file, sync, rename)."""
+        self._last_flush = time.monotonic()
+        if not self._pending:
+            return
+        rows = {name: np.concatenate([p[name] for p in self._pending]) for name in self._pending[0]}
+        lengths = [len(p["action"]) for p in self._pending]
+        shard = self.staging / f"shard-{len(self._shards):08d}.npz"
         tmp = shard.with_name(shard.name + ".tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, **episode_rows(episode))
+            np.savez(f, **rows, **{_LENGTHS: np.asarray(lengths, np.int64)})
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, shard)
         fsync_dir(self.staging)
         self._shards.append(shard)
-        self.num_steps += episode.num_steps
+        self._lengths.extend(lengths)
+        self._pending, self._pending_bytes = [], 0
 
     def finalise(self, collector_extra: dict[str, Any] | None = None) -> Path:
         """Writes the final file from the staged episodes, seals it and removes the staging directory.
@@ -216,6 +261,7 @@ class EpisodeWriter:
         Returns:
             the path of the finished dataset.
         """
+        self.flush()
         if not self._shards:
             raise DatasetError(f"no complete episode was written to {self.staging}; nothing to finalise")
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -260,23 +306,25 @@ def _assemble(shards: list[Path], out: Path, meta: DatasetMeta, compression: Com
     lengths = []
     for shard in shards:
         with np.load(shard) as rows:
-            lengths.append(len(rows["action"]))
-    n = int(sum(lengths))
-    # A chunk cache larger than a few frame chunks lets episode boundaries that split a chunk be
-    # compressed once, when the chunk is complete, instead of re-read and re-compressed.
+            lengths.append(rows[_LENGTHS])
+    episode_lengths = np.concatenate(lengths)
+    n, num_episodes = int(episode_lengths.sum()), len(episode_lengths)
+    # A chunk cache larger than a few frame chunks lets a chunk split between two shards be
+    # compressed once, when it is complete, instead of re-read and re-compressed.
     with h5py.File(out, "w", rdcc_nbytes=8 * compression.chunk_bytes + (1 << 20), rdcc_nslots=10007) as h5:
         for name, dtype in COLUMNS.items():
             shape = (n, *meta.frame_shape) if name == FRAME else (n,)
             h5.create_dataset(name, shape=shape, dtype=dtype, **compression.dataset_kwargs(shape, dtype))
+        h5["episode"][:] = np.repeat(np.arange(num_episodes, dtype=np.int32), episode_lengths)
         start = 0
-        for episode_id, (shard, length) in enumerate(zip(shards, lengths)):
+        for shard in shards:
             with np.load(shard) as rows:
+                length = int(rows[_LENGTHS].sum())
                 for name in COLUMNS:
                     if name != "episode":
                         h5[name][start : start + length] = rows[name]
-            h5["episode"][start : start + length] = episode_id
             start += length
-        counts = {"num_episodes": len(shards), "num_steps": n - len(shards), "num_rows": n}
+        counts = {"num_episodes": num_episodes, "num_steps": n - num_episodes, "num_rows": n}
         h5.attrs.update(root_attrs(meta, compression, collector, counts))
     with open(out, "rb+") as f:
         os.fsync(f.fileno())
