@@ -35,8 +35,13 @@ def _features(dataset: Dataset, include_frames: bool, targets: Targets | None):
     return datasets.Features(features)
 
 
-def _rows(path: str, ranges: list[tuple[int, int]], names: list[str], targets_path: str | None, sha256: str) -> Iterator[dict]:
-    """Yields the rows of a view one episode block at a time (``sha256`` keys the HF cache to the file)."""
+def _rows(path: str, ranges: list[tuple[int, int]], names: str, targets_path: str | None, sha256: str) -> Iterator[dict]:
+    """Yields the rows of a view one episode block at a time.
+
+    ``ranges`` is the only list argument, so ``datasets`` shards over episodes; ``names`` is
+    comma-separated for that reason, and ``sha256`` keys the HF cache to the file's content.
+    """
+    names = names.split(",")
     policy = root_value = None
     if targets_path is not None:
         with open_h5(Path(targets_path)) as h5:
@@ -74,7 +79,7 @@ def to_hf_dataset(dataset: Dataset, *, include_frames: bool = True, targets: Tar
         gen_kwargs={
             "path": str(dataset.path),
             "ranges": [tuple(map(int, r)) for r in dataset.row_ranges()],
-            "names": names,
+            "names": ",".join(names),
             "targets_path": str(targets.path) if targets is not None else None,
             "sha256": dataset.sha256,
         },
