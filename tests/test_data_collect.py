@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from data_synthetic import isolated_data_root  # noqa: F401
 

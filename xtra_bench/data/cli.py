@@ -84,7 +84,10 @@ def verify_command(id_or_path: str, targets: Path | None) -> None:
 
     report = verify(id_or_path, targets=targets)
     labelled = f"; targets of teacher {report.targets} match" if report.targets else ""
-    click.echo(f"OK {report.path}: sha256 {report.sha256} ({report.reference}), {report.episodes} episodes, {report.steps} steps{labelled}")
+    click.echo(
+        f"OK {report.path}: sha256 {report.sha256} ({report.reference}),"
+        f" {report.episodes} episodes, {report.steps} steps{labelled}"
+    )
 
 
 @datasets_group.command("download")
@@ -115,8 +118,8 @@ def download_command(ids: tuple[str, ...], force: bool) -> None:
 
 @datasets_group.command("publish")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--base-url", required=True, help="URL the directory will be served from: https://..., file://..., hf://owner/repo@rev")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Manifest to write (default: DIRECTORY/manifest.json).")
+@click.option("--base-url", required=True, help="Where DIRECTORY is served: https://..., file://..., hf://owner/repo@rev")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Manifest to write [default: DIRECTORY/manifest.json].")
 @click.option("--force", is_flag=True, help="Overwrite an existing manifest.")
 def publish_command(directory: Path, base_url: str, out: Path | None, force: bool) -> None:
     """Write a manifest listing every finished dataset (and its targets and cards) under DIRECTORY.

@@ -98,7 +98,13 @@ def _policy_record(config: CollectConfig) -> dict[str, Any]:
     if not path.is_dir():
         raise ConfigError(f"--policy must be 'random' or an agent checkpoint directory; {path} is neither")
     meta = read_checkpoint_meta(path)
-    return {"id": 0, "agent": meta["agent"], "checkpoint": str(path), "checkpoint_sha256": directory_sha256(path), "greedy": False}
+    return {
+        "id": 0,
+        "agent": meta["agent"],
+        "checkpoint": str(path),
+        "checkpoint_sha256": directory_sha256(path),
+        "greedy": False,
+    }
 
 
 def _make_agent(config: CollectConfig, spec: Any, seed: int):

@@ -65,7 +65,9 @@ def _progress(total: int, initial: int, desc: str, enabled: bool):
     return tqdm(total=total or None, initial=initial, desc=desc, unit="B", unit_scale=True, disable=not enabled, leave=False)
 
 
-def fetch_http(url: str, part: Path, *, expected_bytes: int, retries: int = 5, backoff_s: float = 0.5, progress: bool = False) -> None:
+def fetch_http(
+    url: str, part: Path, *, expected_bytes: int, retries: int = 5, backoff_s: float = 0.5, progress: bool = False
+) -> None:
     """Downloads ``url`` to ``part``, continuing from the bytes already there with a Range request.
 
     Raises:
@@ -143,7 +145,9 @@ def is_cached(entry: ManifestEntry, root: Path | None = None) -> bool:
     return True
 
 
-def _download_file(entry: ManifestEntry, f: ManifestFile, registry: Registry, root: Path | None, force: bool, progress: bool) -> None:
+def _download_file(
+    entry: ManifestEntry, f: ManifestFile, registry: Registry, root: Path | None, force: bool, progress: bool
+) -> None:
     dest = cached_file(entry.id, f.path, root)
     if dest.exists() and not force:
         if read_sidecar(dest) == f.sha256 and dest.stat().st_size == f.bytes:
@@ -167,7 +171,14 @@ def _download_file(entry: ManifestEntry, f: ManifestFile, registry: Registry, ro
     install(part, dest, actual)
 
 
-def download(dataset_id: str, *, registry: Registry | None = None, root: Path | None = None, force: bool = False, progress: bool = False) -> Path:
+def download(
+    dataset_id: str,
+    *,
+    registry: Registry | None = None,
+    root: Path | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> Path:
     """Puts every file of a dataset into the cache, verified; returns the dataset file's path.
 
     Args:

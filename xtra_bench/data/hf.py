@@ -57,7 +57,9 @@ def _rows(path: str, ranges: list[tuple[int, int]], names: str, targets_path: st
             yield row
 
 
-def to_hf_dataset(dataset: Dataset, *, include_frames: bool = True, targets: Targets | None = None, cache_dir: Path | None = None):
+def to_hf_dataset(
+    dataset: Dataset, *, include_frames: bool = True, targets: Targets | None = None, cache_dir: Path | None = None
+):
     """Exports a view as a ``datasets.Dataset`` with one row per dataset row.
 
     Args:

@@ -24,7 +24,9 @@ from xtra_bench.data.registry import (
 from xtra_bench.data.targets import Targets, read_targets
 
 
-def resolve(id_or_path: str | Path, *, root: Path | None = None, registry: Registry | None = None, download: bool = False) -> tuple[Path, ManifestEntry | None]:
+def resolve(
+    id_or_path: str | Path, *, root: Path | None = None, registry: Registry | None = None, download: bool = False
+) -> tuple[Path, ManifestEntry | None]:
     """Finds the dataset file of an id (in the cache) or a path.
 
     Args:

@@ -48,12 +48,13 @@ class Compression:
     """
 
     filter: str = "gzip"
-    level: int = 1
+    level: int = 4
     chunk_bytes: int = 1 << 20
     small_chunk_rows: int = 1 << 16
     reason: str = (
-        "gzip level 1 (benchmarks/sampler.py): files ~1/20 of raw on Atari frames, readable by any HDF5"
-        " tool; sampling runs from memory, so the filter costs only load time"
+        "benchmarks/sampler.py on random Breakout/MsPacman: gzip-4 files are 1.1%/4.2% of raw (lzf 4.2%/24%,"
+        " gzip-9 0.8%/2.1% but writes 3-5x slower), load at 430-850 MB/s, and any HDF5 tool reads them;"
+        " batches come from memory, so the filter does not change sampling speed"
     )
 
     def __post_init__(self):
@@ -111,6 +112,22 @@ class DatasetMeta:
             action_set=tuple(int(a) for a in spec.action_set),
             env_settings=dict(spec.settings),
             **fields,
+        )
+
+    @classmethod
+    def from_header(cls, header: Any) -> DatasetMeta:
+        """The meta of an existing file (a ``format.Header``), e.g. to rewrite it with another filter."""
+        attrs = header.attrs
+        return cls(
+            dataset_id=header.dataset_id,
+            game=header.game,
+            suite=header.suite,
+            frame_shape=header.frame_shape,
+            action_set=header.action_set,
+            env_settings=header.env_settings,
+            collector=header.collector,
+            description=attrs["description"],
+            license=attrs["license"],
         )
 
     def to_json(self) -> dict[str, Any]:
