@@ -172,5 +172,5 @@ class Dataset:
             "path": str(self._path),
             "episodes": len(self),
             "steps": self.total_steps,
-            **{k: v for k, v in self._header.attrs.items()},
+            **self._header.attrs,
         }

@@ -129,6 +129,7 @@ class Sampler:
         self._row_priority = (~is_last).astype(np.float64)
         self._episode_priority = np.ones(len(lengths))
         self._cdf: np.ndarray | None = None
+        self._uniform = True  # until priorities are set, draws skip the cumulative sum
         self._rng = np.random.default_rng(config.seed)
         self._policy = self._root_value = None
         if targets is not None:
@@ -152,7 +153,7 @@ class Sampler:
         # A last row is never a start row: it keeps priority 0 whatever the caller passes.
         acting = ~self._is_last[rows]
         self._row_priority[rows[acting]] = priorities[acting]
-        self._cdf = None
+        self._cdf, self._uniform = None, False
 
     def set_episode_priorities(self, priorities: np.ndarray) -> None:
         """Sets one priority per episode of the view (float [E]); 0 never draws the episode."""
@@ -160,10 +161,10 @@ class Sampler:
         if priorities.shape != self._episode_priority.shape or (priorities < 0).any() or not np.isfinite(priorities).all():
             raise DatasetError(f"episode priorities must be {len(self._episode_priority)} finite values >= 0")
         self._episode_priority = priorities
-        self._cdf = None
+        self._cdf, self._uniform = None, False
 
     def _draw(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._cdf is None and np.all(self._episode_priority == 1) and np.all(self._row_priority[self._starts] == 1):
+        if self._uniform:
             rows = self._starts[self._rng.integers(len(self._starts), size=size)]
             return rows, np.full(size, 1 / len(self._starts), np.float32)
         if self._cdf is None:
