@@ -96,5 +96,10 @@ def agents(as_json: bool) -> None:
         click.echo(f"{r.name:<28}{r.description}")
 
 
+from xtra_bench.data.cli import collect_command, datasets_group  # noqa: E402  (the group must exist first)
+
+main.add_command(datasets_group)
+main.add_command(collect_command)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,38 @@
+"""Offline datasets: format v1, a crash-safe writer, the ``Dataset`` view, a fast sampler, the registry."""
+
+from xtra_bench.data.dataset import Dataset
+from xtra_bench.data.episode import Episode
+from xtra_bench.data.errors import ChecksumError, DatasetError, DatasetIdError
+from xtra_bench.data.format import FORMAT_VERSION, READABLE_FORMAT_VERSIONS
+from xtra_bench.data.registry import Registry, data_root, make_dataset_id, parse_dataset_id
+from xtra_bench.data.sampler import Batch, Sampler, SamplerConfig
+from xtra_bench.data.store import load_dataset, verify
+from xtra_bench.data.targets import Targets, read_targets, targets_path, write_targets
+from xtra_bench.data.writer import Compression, DatasetMeta, EpisodeWriter, write_dataset
+
+__all__ = [
+    "FORMAT_VERSION",
+    "READABLE_FORMAT_VERSIONS",
+    "Batch",
+    "ChecksumError",
+    "Compression",
+    "Dataset",
+    "DatasetError",
+    "DatasetIdError",
+    "DatasetMeta",
+    "Episode",
+    "EpisodeWriter",
+    "Registry",
+    "Sampler",
+    "SamplerConfig",
+    "Targets",
+    "data_root",
+    "load_dataset",
+    "make_dataset_id",
+    "parse_dataset_id",
+    "read_targets",
+    "targets_path",
+    "verify",
+    "write_dataset",
+    "write_targets",
+]

@@ -1,0 +1,176 @@
+"""The ``datasets`` command group and the ``collect`` command; each delegates to a library module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def _json_option(func):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
+
+
+@click.group("datasets")
+def datasets_group() -> None:
+    """List, inspect, verify, download, publish and delete offline datasets.
+
+    The registry is $XTRA_BENCH_REGISTRY or the bundled datasets/manifest.json; downloads go to
+    $XTRA_BENCH_DATA (default: the XDG cache dir).
+    """
+
+
+@datasets_group.command("list")
+@_json_option
+def list_command(as_json: bool) -> None:
+    """List the registry's datasets and whether each is downloaded.
+
+    Example: xtra-bench datasets list --json
+    """
+    from xtra_bench.data.registry import Registry
+    from xtra_bench.data.store import list_datasets
+
+    rows = list_datasets(Registry.load())
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo(f"{'id':<44}{'episodes':>9}{'steps':>9}{'MB':>9}  cached")
+    for r in rows:
+        click.echo(f"{r['id']:<44}{r['episodes']:>9}{r['steps']:>9}{r['bytes'] / 1e6:>9.2f}  {'yes' if r['cached'] else 'no'}")
+
+
+@datasets_group.command("info")
+@click.argument("id_or_path")
+@_json_option
+def info_command(id_or_path: str, as_json: bool) -> None:
+    """Show a dataset's metadata: a cached id, a file, or (not yet downloaded) the registry's entry.
+
+    Example: xtra-bench datasets info xtra/MinAtar-Breakout/random-v1
+    """
+    from xtra_bench.data.dataset import Dataset
+    from xtra_bench.data.errors import DatasetError
+    from xtra_bench.data.registry import Registry, looks_like_id
+    from xtra_bench.data.store import resolve
+
+    try:
+        path, _ = resolve(id_or_path)
+        info = Dataset(path).info()
+    except DatasetError:
+        if not looks_like_id(id_or_path) or Path(id_or_path).exists():
+            raise
+        info = {**Registry.load().get(id_or_path).to_json(), "cached": False}
+    if as_json:
+        _echo_json(info)
+        return
+    for key, value in info.items():
+        text = json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+        click.echo(f"{key:<16}{text}")
+
+
+@datasets_group.command("verify")
+@click.argument("id_or_path")
+@click.option("--targets", type=click.Path(path_type=Path), help="Also check that this targets file labels the dataset.")
+def verify_command(id_or_path: str, targets: Path | None) -> None:
+    """Recompute a dataset's sha256, validate its schema and episodes (and a targets file).
+
+    Example: xtra-bench datasets verify runs/breakout.hdf5 --targets runs/breakout.targets-t0.hdf5
+    """
+    from xtra_bench.data.store import verify
+
+    report = verify(id_or_path, targets=targets)
+    labelled = f"; targets of teacher {report.targets} match" if report.targets else ""
+    click.echo(
+        f"OK {report.path}: sha256 {report.sha256} ({report.reference}),"
+        f" {report.episodes} episodes, {report.steps} steps{labelled}"
+    )
+
+
+@datasets_group.command("download")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Download again even when cached (the old copy stays until the new one is verified).")
+def download_command(ids: tuple[str, ...], force: bool) -> None:
+    """Download datasets into the cache, verifying each file's sha256 first.
+
+    Example: xtra-bench datasets download xtra/MinAtar-Breakout/random-v1
+    """
+    from xtra_bench.data.download import download
+    from xtra_bench.data.registry import Registry
+    from xtra_bench.errors import XtraBenchError
+
+    registry = Registry.load()
+    problems = []
+    for dataset_id in ids:
+        try:
+            registry.get(dataset_id)
+        except XtraBenchError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise click.ClickException(" ".join(problems))
+    for dataset_id in ids:
+        path = download(dataset_id, registry=registry, force=force, progress=True)
+        click.echo(f"{dataset_id} -> {path}")
+
+
+@datasets_group.command("publish")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--base-url", required=True, help="Where DIRECTORY is served: https://..., file://..., hf://owner/repo@rev")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Manifest to write [default: DIRECTORY/manifest.json].")
+@click.option("--force", is_flag=True, help="Overwrite an existing manifest.")
+def publish_command(directory: Path, base_url: str, out: Path | None, force: bool) -> None:
+    """Write a manifest listing every finished dataset (and its targets and cards) under DIRECTORY.
+
+    Example: xtra-bench datasets publish /srv/xtra-data --base-url https://data.example.org/xtra
+    """
+    from xtra_bench.data.publish import publish
+
+    path, entries = publish(directory, base_url, out=out, force=force)
+    click.echo(f"wrote {path}: {len(entries)} dataset(s)")
+
+
+@datasets_group.command("delete")
+@click.argument("dataset_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_command(dataset_id: str, yes: bool) -> None:
+    """Remove a downloaded dataset from the cache.
+
+    Example: xtra-bench datasets delete xtra/MinAtar-Breakout/random-v1 --yes
+    """
+    from xtra_bench.data.registry import dataset_dir
+    from xtra_bench.data.store import delete
+
+    if not yes:
+        click.confirm(f"Delete {dataset_dir(dataset_id)}?", abort=True)
+    click.echo(f"deleted {delete(dataset_id)}")
+
+
+@click.command("collect")
+@click.option("--game", required=True, help="Catalog name (see `xtra-bench games`).")
+@click.option("--policy", default="random", show_default=True, help="'random' or an agent checkpoint directory.")
+@click.option("--steps", type=int, help="Stop after this many transitions (whole episodes).")
+@click.option("--episodes", type=int, help="Stop after this many episodes.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Dataset file to write.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--envs", default=1, show_default=True, type=int, help="Environments played side by side.")
+@click.option("--id", "dataset_id", help="Dataset id to record (default: local/<game>/<agent>-v1).")
+@click.option("--description", default="", help="Free text stored in the file.")
+@click.option("--license", "license_", default="CC-BY-4.0", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="Torch device of a checkpoint policy.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file and discard an interrupted run.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def collect_command(**options) -> None:
+    """Play the game's train-mode environment with a policy and write a dataset; rerun to resume.
+
+    Example: xtra-bench collect --game MinAtar-Breakout --episodes 20 --out breakout.hdf5
+    """
+    from xtra_bench.data.collect import CollectConfig, collect
+    from xtra_bench.data.dataset import Dataset
+
+    options["license"] = options.pop("license_")
+    path = collect(CollectConfig(**options))
+    dataset = Dataset(path)
+    click.echo(f"wrote {path}: {len(dataset)} episodes, {dataset.total_steps} steps, sha256 {dataset.sha256}")

@@ -1,0 +1,226 @@
+"""Training batches from one dataset: stacked frames, unroll windows, n-step targets, priorities.
+
+The sampler loads the view's rows into memory once (decompressing each chunk a single time) and
+then builds every batch with vectorised numpy gathers, so a batch costs about as much as gathering
+its frames from an in-memory array (``benchmarks/sampler.py`` measures the ratio).
+
+Windows never mix episodes. Frames before an episode's first row repeat that first frame (the
+protocol's frame stack at a game's start). An unroll from row t covers positions t..t+K and ends
+at the learning episode's end: the first later row that is a game's last row or, with
+``life_loss_terminal``, the first state after a life loss. Positions past that end are masked,
+their frames repeat the end frame and their actions and rewards are 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+
+from xtra_bench.data.dataset import Dataset
+from xtra_bench.data.errors import DatasetError
+from xtra_bench.data.targets import Targets
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig:
+    """How batches are cut from a dataset.
+
+    Attributes:
+        batch_size: start rows per batch.
+        frame_stack: frames per observation.
+        unroll_steps: K, model unroll steps; each sample covers K+1 positions.
+        n_step: transitions summed before bootstrapping a value target.
+        discount: per-step discount of the n-step return.
+        clip_rewards: use sign(reward) (the protocol's learning reward) instead of the raw reward.
+        life_loss_terminal: a life loss ends the learning episode (the protocol's train mode).
+        seed: seeds the row draws.
+    """
+
+    batch_size: int = 256
+    frame_stack: int = 4
+    unroll_steps: int = 5
+    n_step: int = 5
+    discount: float = 0.997
+    clip_rewards: bool = True
+    life_loss_terminal: bool = True
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.batch_size < 1 or self.frame_stack < 1 or self.unroll_steps < 0 or self.n_step < 1:
+            raise DatasetError("batch_size, frame_stack and n_step must be >= 1 and unroll_steps >= 0")
+        if not 0 < self.discount <= 1:
+            raise DatasetError(f"discount must be in (0, 1], got {self.discount}")
+
+
+class Batch(NamedTuple):
+    """B samples, each an unroll of K steps from a start row t; S is the frame stack.
+
+    Attributes:
+        rows: int64 [B], start rows (sampler rows: pass them to ``update_priorities``).
+        frames: uint8 [B, S+K, *frame], frames of rows t-S+1 .. t+K; ``stack(j)`` is position j's observation.
+        actions: int64 [B, K], actions of positions 0..K-1 (0 where masked).
+        rewards: float32 [B, K], rewards after those actions, clipped if configured (0 where masked).
+        mask: bool [B, K+1], position j lies inside the start row's learning episode; the transition
+            j -> j+1 exists where ``mask[:, j+1]``.
+        nstep_return: float32 [B, K+1], discounted rewards of up to n transitions from position j.
+        bootstrap_rows: int64 [B, K+1], the row whose value completes the n-step target (-1: none,
+            the return reached a terminal or the position is masked).
+        bootstrap_discount: float32 [B, K+1], discount**steps applied to that value (0 where none).
+        probability: float32 [B], the probability of drawing each start row.
+        policy: float32 [B, K+1, A] teacher policy at each position, or None without targets.
+        root_value: float32 [B, K+1] teacher root value at each position, or None without targets.
+    """
+
+    rows: np.ndarray
+    frames: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    mask: np.ndarray
+    nstep_return: np.ndarray
+    bootstrap_rows: np.ndarray
+    bootstrap_discount: np.ndarray
+    probability: np.ndarray
+    policy: np.ndarray | None = None
+    root_value: np.ndarray | None = None
+
+    def stack(self, j: int) -> np.ndarray:
+        """uint8 [B, S, *frame]: the stacked observation at unroll position j."""
+        stack = self.frames.shape[1] - self.actions.shape[1]
+        return self.frames[:, j : j + stack]
+
+
+class Sampler:
+    """Draws ``Batch`` es from a dataset view held in memory.
+
+    Args:
+        dataset: the view to sample (its rows are loaded now).
+        config: batch layout and learning conventions.
+        targets: teacher targets of the dataset's file, joined to every position.
+
+    Raises:
+        DatasetError: an empty view, or targets of another dataset.
+    """
+
+    def __init__(self, dataset: Dataset, config: SamplerConfig = SamplerConfig(), targets: Targets | None = None):
+        if len(dataset) == 0 or dataset.total_steps == 0:
+            raise DatasetError(f"{dataset.path}: the view has no transition to sample")
+        self.config = config
+        self.dataset = dataset
+        columns = dataset.read_columns()
+        self.frames = columns["frame"]
+        self._actions = columns["action"].astype(np.int64)
+        reward = columns["reward"]
+        self._rewards = np.sign(reward).astype(np.float32) if config.clip_rewards else reward.astype(np.float32)
+        is_last = self._is_last = columns["is_last"]
+        self._terminal = columns["is_terminal"] | (columns["life_loss"] if config.life_loss_terminal else False)
+        lengths = dataset.episode_lengths + 1
+        first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        self._episode = np.repeat(np.arange(len(lengths)), lengths)
+        self._episode_first = first[self._episode]
+        # next_end[r]: the first row after r that ends r's learning episode; the rows in between are
+        # ordinary, so every window from r stops there.
+        end_rows = np.flatnonzero(is_last | self._terminal)
+        after = np.searchsorted(end_rows, np.arange(len(is_last)), side="right")
+        self._next_end = np.where(is_last, np.arange(len(is_last)), end_rows[np.minimum(after, len(end_rows) - 1)])
+        self._starts = np.flatnonzero(~is_last)
+        self._file_rows = np.concatenate([np.arange(a, b) for a, b in dataset.row_ranges()])
+        self._row_priority = (~is_last).astype(np.float64)
+        self._episode_priority = np.ones(len(lengths))
+        self._cdf: np.ndarray | None = None
+        self._uniform = True  # until priorities are set, draws skip the cumulative sum
+        self._rng = np.random.default_rng(config.seed)
+        self._policy = self._root_value = None
+        if targets is not None:
+            if targets.dataset_sha256 != dataset.sha256:
+                raise DatasetError(f"{targets.path} labels another dataset than {dataset.path}")
+            self._policy = targets.policy[self._file_rows]
+            self._root_value = targets.root_value[self._file_rows]
+
+    @property
+    def num_rows(self) -> int:
+        """Rows held (transitions + episodes of the view)."""
+        return len(self._actions)
+
+    # ---- priorities -------------------------------------------------------------------------
+    def update_priorities(self, rows: np.ndarray, priorities: np.ndarray) -> None:
+        """Sets the priority of start rows (e.g. from TD errors); draws are proportional to row x episode priority."""
+        priorities = np.asarray(priorities, np.float64)
+        if (priorities < 0).any() or not np.isfinite(priorities).all():
+            raise DatasetError("priorities must be finite and non-negative")
+        rows = np.asarray(rows, np.int64)
+        # A last row is never a start row: it keeps priority 0 whatever the caller passes.
+        acting = ~self._is_last[rows]
+        self._row_priority[rows[acting]] = priorities[acting]
+        self._cdf, self._uniform = None, False
+
+    def set_episode_priorities(self, priorities: np.ndarray) -> None:
+        """Sets one priority per episode of the view (float [E]); 0 never draws the episode."""
+        priorities = np.asarray(priorities, np.float64)
+        if priorities.shape != self._episode_priority.shape or (priorities < 0).any() or not np.isfinite(priorities).all():
+            raise DatasetError(f"episode priorities must be {len(self._episode_priority)} finite values >= 0")
+        self._episode_priority = priorities
+        self._cdf, self._uniform = None, False
+
+    def _draw(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._uniform:
+            rows = self._starts[self._rng.integers(len(self._starts), size=size)]
+            return rows, np.full(size, 1 / len(self._starts), np.float32)
+        if self._cdf is None:
+            self._cdf = np.cumsum(self._row_priority * self._episode_priority[self._episode])
+        total = self._cdf[-1]
+        if total <= 0:
+            raise DatasetError("every row has priority 0; nothing can be drawn")
+        rows = np.searchsorted(self._cdf, self._rng.random(size) * total, side="right")
+        weight = self._row_priority[rows] * self._episode_priority[self._episode[rows]]
+        return rows, (weight / total).astype(np.float32)
+
+    # ---- batches ----------------------------------------------------------------------------
+    def stacked_frames(self, rows: np.ndarray) -> np.ndarray:
+        """uint8 [M, S, *frame]: the observations at ``rows`` (int [M]), first frames repeated at starts."""
+        rows = np.asarray(rows, np.int64)
+        window = rows[:, None] + np.arange(1 - self.config.frame_stack, 1)
+        return self.frames[np.maximum(window, self._episode_first[rows][:, None])]
+
+    def sample(self, batch_size: int | None = None) -> Batch:
+        """Draws a batch (``config.batch_size`` start rows unless given)."""
+        cfg = self.config
+        size = batch_size or cfg.batch_size
+        k, n = cfg.unroll_steps, cfg.n_step
+        t, probability = self._draw(size)
+        end = self._next_end[t][:, None]  # [B, 1]
+        window = np.clip(t[:, None] + np.arange(1 - cfg.frame_stack, k + 1), self._episode_first[t][:, None], end)
+        positions = t[:, None] + np.arange(k + 1)  # [B, K+1]
+        mask = positions <= end
+        rows = np.minimum(positions, end)
+        moves = mask[:, 1:]
+        actions = np.where(moves, self._actions[rows[:, :-1]], 0)
+        rewards = np.where(moves, self._rewards[rows[:, :-1]], 0).astype(np.float32)
+
+        # n-step targets: rewards of rows r..h-1 with h = min(r + n, end), then the value of row h
+        # unless h is a terminal (game over, or a life loss when those end episodes).
+        horizon = np.minimum(rows + n, end)
+        steps = rows[..., None] + np.arange(n)  # [B, K+1, n]
+        summed = np.where(steps < horizon[..., None], self._rewards[np.minimum(steps, self.num_rows - 1)], 0)
+        nstep_return = (summed * cfg.discount ** np.arange(n)).sum(-1)
+        bootstrap = mask & ~self._terminal[horizon]
+        bootstrap_discount = np.where(bootstrap, cfg.discount ** (horizon - rows), 0)
+
+        policy = root_value = None
+        if self._policy is not None:
+            policy = self._policy[rows] * mask[..., None]
+            root_value = self._root_value[rows] * mask
+        return Batch(
+            rows=t,
+            frames=self.frames[window],
+            actions=actions,
+            rewards=rewards,
+            mask=mask,
+            nstep_return=np.where(mask, nstep_return, 0).astype(np.float32),
+            bootstrap_rows=np.where(bootstrap, horizon, -1),
+            bootstrap_discount=bootstrap_discount.astype(np.float32),
+            probability=probability,
+            policy=policy,
+            root_value=root_value,
+        )
