@@ -20,8 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from xtra_bench.envs import EnvSpec, VectorEnv
-from xtra_bench.errors import UnknownNameError, closest_match_hint
+from xtra_bench.envs import EnvSpec, VectorEnv, make_spec
+from xtra_bench.errors import UnknownNameError, XtraBenchError, closest_match_hint
 
 ENTRY_POINT_GROUP = "xtra_bench.agents"
 PRESETS = ("paper", "fast", "smoke")
@@ -152,9 +152,48 @@ def write_checkpoint_meta(path: Path, agent: Agent, **extra) -> None:
 
 def read_checkpoint_meta(path: Path) -> dict:
     """Reads the JSON file written by ``write_checkpoint_meta``; a missing one is a user error."""
-    from xtra_bench.errors import XtraBenchError
-
     meta_file = Path(path) / CHECKPOINT_META
     if not meta_file.is_file():
         raise XtraBenchError(f"{path} is not an agent checkpoint (no {CHECKPOINT_META} inside)")
     return json.loads(meta_file.read_text())
+
+
+class RandomAgent(Agent):
+    """Uniformly random actions: the reference every score table starts from, and the interface's proof."""
+
+    name = "random"
+    description = "uniformly random actions over the game's action set (the random reference score)"
+
+    def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu"):
+        super().__init__(spec, preset=preset, seed=seed, device=device)
+        self._rng = np.random.default_rng(seed)
+        self.steps_done = 0
+
+    def train(self, env: VectorEnv, steps: int, *, eval_every: int = 0, on_eval: EvalCallback | None = None) -> None:
+        env.reset()
+        while self.steps_done < steps:
+            env.step(self.act(np.empty((env.num_envs, 0)), greedy=False))
+            self.steps_done += env.num_envs
+            if on_eval and eval_every and self.steps_done % eval_every < env.num_envs:
+                on_eval(self.steps_done)
+
+    def act(self, obs: np.ndarray, *, greedy: bool = True) -> np.ndarray:
+        return self._rng.integers(0, self.spec.num_actions, size=len(obs))
+
+    def save(self, path: Path) -> None:
+        write_checkpoint_meta(path, self, steps_done=self.steps_done, rng=self._rng.bit_generator.state)
+
+    @classmethod
+    def load(cls, path: Path, *, device: str = "cpu") -> RandomAgent:
+        meta = read_checkpoint_meta(path)
+        agent = cls(make_spec(meta["game"]), preset=meta["preset"], seed=meta["seed"], device=device)
+        agent.steps_done = meta["steps_done"]
+        agent._rng.bit_generator.state = meta["rng"]
+        return agent
+
+
+def default_registry() -> AgentRegistry:
+    """The built-in agents plus every agent installed under the ``xtra_bench.agents`` entry points."""
+    registry = AgentRegistry()
+    registry.register(RandomAgent)
+    return registry

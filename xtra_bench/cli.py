@@ -32,5 +32,69 @@ def echo_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2))
 
 
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per game.")
+def games(names: tuple[str, ...], as_json: bool) -> None:
+    """List the game catalog (or the NAMES given): ROM, category, action set, random and human scores.
+
+    Example: xtra-bench games --json
+    """
+    from xtra_bench.games import GAMES, get_game
+
+    chosen = [get_game(n) for n in names] if names else list(GAMES.values())
+    if as_json:
+        echo_json([g.to_json() for g in chosen])
+        return
+    fmt = lambda v: "-" if v is None else f"{v:g}"  # noqa: E731
+    click.echo(f"{'game':<22}{'suite':<9}{'category':<15}{'actions':>8}{'random':>10}{'human':>10}  atari100k")
+    for g in chosen:
+        click.echo(
+            f"{g.name:<22}{g.suite:<9}{g.category or '-':<15}{len(g.action_set):>8}{fmt(g.random):>10}{fmt(g.human):>10}"
+            f"  {'yes' if g.atari100k else ''}"
+        )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print {split: {targets, pretrain}} as JSON.")
+@click.option("--pretrain", help="Show a custom split instead: comma-separated pretraining games (with --targets).")
+@click.option("--targets", help="Comma-separated targets of the custom split (with --pretrain).")
+def splits(as_json: bool, pretrain: str | None, targets: str | None) -> None:
+    """List the protocol's splits: each target and the games it is pretrained on.
+
+    Examples: xtra-bench splits --json;  xtra-bench splits --pretrain Phoenix,Pooyan --targets Assault
+    """
+    from xtra_bench.protocol import SPLITS, custom_split
+
+    if (pretrain is None) != (targets is None):
+        raise click.UsageError("--pretrain and --targets go together: give both to define a custom split")
+    chosen = {"custom": custom_split(pretrain, targets)} if pretrain is not None else SPLITS
+    if as_json:
+        echo_json({name: split.to_json() for name, split in chosen.items()})
+        return
+    for name, split in chosen.items():
+        click.echo(f"{name}:")
+        for target, pretrain in split.pretrain.items():
+            click.echo(f"  {target:<16} <- {', '.join(pretrain)}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def agents(as_json: bool) -> None:
+    """List the agents that `xtra-bench run --agent` accepts, including installed plugins.
+
+    Example: xtra-bench agents
+    """
+    from xtra_bench.agents import default_registry
+
+    registry = default_registry()
+    rows = [registry.info(name) for name in registry.names()]
+    if as_json:
+        echo_json([{"name": r.name, "description": r.description, "source": r.source} for r in rows])
+        return
+    for r in rows:
+        click.echo(f"{r.name:<28}{r.description}")
+
+
 if __name__ == "__main__":
     sys.exit(main())
