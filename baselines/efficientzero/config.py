@@ -146,8 +146,6 @@ class EfficientZeroConfig:
     """Parallel environments stepped as one batch (the MCTS then runs over all their roots at once)."""
     updates_per_env_step: float = 1.0
     """Updates per agent step once the replay is warm (100k updates for 100k steps)."""
-    checkpoint_interval: int = 10_000
-    """Updates between checkpoints written during ``train`` (0: only at the end)."""
     log_interval: int = 100
     """Updates between metric log lines."""
 
@@ -212,7 +210,6 @@ PRESETS: dict[str, dict] = {
         final_low_lr_steps=0,
         lr_decay_steps=50_000,
         num_envs=8,
-        checkpoint_interval=5_000,
     ),
     "smoke": dict(
         **_SMALL_NETWORK,
@@ -228,7 +225,6 @@ PRESETS: dict[str, dict] = {
         target_refresh_interval=20,
         selfplay_refresh_interval=10,
         num_envs=2,
-        checkpoint_interval=0,
         log_interval=20,
     ),
 }

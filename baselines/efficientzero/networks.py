@@ -228,6 +228,22 @@ def head_action_mask(action_set: tuple[int, ...], action_space: int) -> np.ndarr
     return mask
 
 
+def head_to_env_actions(action_set: tuple[int, ...], action_space: int) -> np.ndarray:
+    """The env action index of every policy-head entry: int64 [action_space] (-1 where the game lacks it)."""
+    if action_space == len(action_set):
+        return np.arange(action_space, dtype=np.int64)
+    table = np.full(action_space, -1, dtype=np.int64)
+    table[list(action_set)] = np.arange(len(action_set))
+    return table
+
+
+def env_to_head_actions(action_set: tuple[int, ...], action_space: int) -> np.ndarray:
+    """The policy-head entry of every env action: int64 [len(action_set)]."""
+    if action_space == len(action_set):
+        return np.arange(action_space, dtype=np.int64)
+    return np.asarray(action_set, dtype=np.int64)
+
+
 def mask_logits(logits: torch.Tensor, legal: torch.Tensor | None) -> torch.Tensor:
     """Sets the logits of illegal actions to ``ILLEGAL_LOGIT``: logits [B, A], legal bool [B, A] or [A] (None: all legal)."""
     return logits if legal is None else logits.masked_fill(~legal, ILLEGAL_LOGIT)
