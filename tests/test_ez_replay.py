@@ -68,8 +68,8 @@ def test_priorities_steer_the_draws():
     replay.update_priorities(rows, np.array([1e-6, 1e-6, 1.0, 1e-6, 1e-6]))
     batch = replay.sample(200, beta=1.0, env_step=0)
     assert (batch.rows == S + 1).mean() > 0.95
-    # The rare rows get the largest importance weight, the common one the smallest.
-    assert batch.weights[batch.rows == S + 1].max() < batch.weights.max() or (batch.rows == S + 1).all()
+    # With beta = 1 the weight is 1 / (N P): the most likely row gets the smallest one.
+    assert batch.weights[batch.rows == S + 1].max() == pytest.approx(batch.weights.min())
 
 
 def test_full_replay_drops_whole_oldest_episodes():
