@@ -16,11 +16,14 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         if self.compiler.compiler_type == "msvc":
-            flags = ["/O2", "/std:c++17"]
+            flags, link_flags = ["/O2", "/std:c++17", "/fp:precise"], []
         else:
-            flags = ["-O3", "-std=c++17", "-Wall", "-Wvla", "-Werror=vla"]
+            # No fused multiply-add: the tree must match its Python reference bit for bit.
+            flags = ["-O3", "-std=c++17", "-Wall", "-Wvla", "-Werror=vla", "-ffp-contract=off", "-pthread"]
+            link_flags = ["-pthread"]
         for ext in self.extensions:
             ext.extra_compile_args = flags
+            ext.extra_link_args = link_flags
         super().build_extensions()
 
 

@@ -1,0 +1,10 @@
+"""EfficientZero (Ye et al., 2021) and EfficientZero-L: the backbone of every model-based agent here.
+
+Modules: ``config`` (hyper-parameters and presets), ``support`` (scalar transforms), ``networks``,
+``augment``, ``targets`` (n-step values, value prefixes), ``losses``, ``learner`` (one SGD update),
+``replay`` (prioritised replay), ``reanalyze``, ``selfplay`` and ``agent`` (the registered agents).
+"""
+
+from baselines.efficientzero.config import EfficientZeroConfig, preset_config
+
+__all__ = ["EfficientZeroConfig", "preset_config"]

@@ -1,0 +1,83 @@
+"""One EfficientZero SGD update: learning-rate schedule, loss, gradient clip, step; priorities out."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from baselines.efficientzero.config import EfficientZeroConfig
+from baselines.efficientzero.losses import LOSS_PARTS, TrainBatch, efficientzero_loss
+from baselines.efficientzero.networks import EfficientZeroNet
+
+
+def learning_rate(step: int, cfg: EfficientZeroConfig) -> float:
+    """EfficientZero's schedule at update ``step`` (0-based).
+
+    Linear warm-up from 0 over ``lr_warmup_steps``, then ``lr`` decayed by ``lr_decay_rate`` once
+    every ``lr_decay_steps`` updates after the warm-up (0.2 until ~100k updates, 0.02 after).
+    """
+    warmup = cfg.lr_warmup_steps
+    if step < warmup:
+        return cfg.lr * step / warmup
+    return cfg.lr * cfg.lr_decay_rate ** ((step - warmup) // cfg.lr_decay_steps)
+
+
+class UpdateResult(NamedTuple):
+    """What one update reports.
+
+    Attributes:
+        priorities: float32 [B] new replay priorities of the batch's windows.
+        metrics: the loss parts, the learning rate and the gradient norm before clipping.
+    """
+
+    priorities: np.ndarray
+    metrics: dict[str, float]
+
+
+class Learner:
+    """Owns the trained network's optimiser and update counter.
+
+    Args:
+        net: the network to train (already on its device).
+        cfg: optimisation settings.
+    """
+
+    def __init__(self, net: EfficientZeroNet, cfg: EfficientZeroConfig):
+        self.net = net
+        self.cfg = cfg
+        self.steps = 0
+        self.optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        self._loss = torch.compile(efficientzero_loss) if cfg.compile else efficientzero_loss
+
+    def _autocast(self, device: torch.device):
+        if self.cfg.amp and device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def update(self, batch: TrainBatch) -> UpdateResult:
+        """Runs one SGD step on ``batch`` and returns its new priorities and metrics."""
+        lr = learning_rate(self.steps, self.cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.net.train()
+        with self._autocast(batch.frames.device):
+            out = self._loss(self.net, batch, self.cfg)
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.max_grad_norm)
+        self.optimizer.step()
+        self.steps += 1
+        host = torch.cat([out.parts.float(), grad_norm.float().view(1), out.priorities.float()]).cpu().numpy()
+        metrics = dict(zip(LOSS_PARTS, host[: len(LOSS_PARTS)].tolist()))
+        metrics.update(lr=lr, grad_norm=float(host[len(LOSS_PARTS)]))
+        return UpdateResult(host[len(LOSS_PARTS) + 1 :].astype(np.float32), metrics)
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+        self.optimizer.load_state_dict(state["optimizer"])

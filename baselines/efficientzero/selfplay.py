@@ -1,0 +1,115 @@
+"""Self-play: batched MCTS acting in a vector env, complete learning episodes handed to the replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from baselines.efficientzero.config import EfficientZeroConfig
+from baselines.efficientzero.networks import EfficientZeroNet
+from baselines.efficientzero.reanalyze import search
+from baselines.efficientzero.replay import PrioritizedReplay
+from xtra_bench.envs import VectorEnv
+
+
+def visit_temperature(updates_done: int, cfg: EfficientZeroConfig) -> float:
+    """The acting temperature after ``updates_done`` updates (EfficientZero: 1, 0.5, 0.25 by thirds of training)."""
+    progress = updates_done / cfg.training_steps
+    for until, temperature in cfg.temperature_schedule:
+        if progress < until:
+            return temperature
+    return cfg.temperature_schedule[-1][1]
+
+
+def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Samples from visits^(1/T) per root (T = 0: argmax); int [B, A] -> int64 [B]."""
+    counts = visit_counts.astype(np.float64)
+    if temperature == 0:
+        return counts.argmax(axis=1)
+    # Scaling by the row maximum first keeps visits^(1/T) finite for small T.
+    weights = (counts / counts.max(axis=1, keepdims=True)) ** (1.0 / temperature)
+    cdf = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    draws = rng.random((len(counts), 1))
+    return np.minimum((cdf < draws).sum(axis=1), counts.shape[1] - 1).astype(np.int64)
+
+
+@dataclass
+class EpisodeBuffer:
+    """One env's running learning episode (frames include the S - 1 history frames)."""
+
+    frames: list[np.ndarray]
+    actions: list[int] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    policies: list[np.ndarray] = field(default_factory=list)
+    env_steps: list[int] = field(default_factory=list)
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class ActingStats:
+    """What one acting step reports: returns (raw, per learning episode) of the episodes that ended, root values."""
+
+    episode_returns: list[float]
+    mean_root_value: float
+
+
+class SelfPlay:
+    """Steps ``env`` with the acting network's MCTS and fills ``replay`` with complete episodes.
+
+    Args:
+        env: the target's train-mode vector env.
+        replay: where finished learning episodes go.
+        legal_row: bool [A] legal head entries of the game.
+        head_to_env: int [A] the env action of each head entry (the identity for a single-task head).
+        cfg: search and temperature settings.
+        seed: seeds root noise, search tie-breaks and action sampling.
+    """
+
+    def __init__(
+        self,
+        env: VectorEnv,
+        replay: PrioritizedReplay,
+        legal_row: np.ndarray,
+        head_to_env: np.ndarray,
+        cfg: EfficientZeroConfig,
+        seed: int,
+    ):
+        self.env, self.replay, self.cfg = env, replay, cfg
+        self.legal = np.broadcast_to(legal_row, (env.num_envs, len(legal_row)))
+        self.head_to_env = np.asarray(head_to_env)
+        self.rng = np.random.default_rng(seed)
+        self.obs = env.reset()
+        self.buffers = [EpisodeBuffer(frames=list(self.obs[e])) for e in range(env.num_envs)]
+
+    def step(self, net: EfficientZeroNet, temperature: float, env_step: int) -> ActingStats:
+        """Plays one step in every env; ``env_step`` is the agent's counter before this step."""
+        device = next(net.parameters()).device
+        result = search(net, torch.from_numpy(self.obs).to(device), self.legal, self.cfg, self.rng, add_noise=True)
+        head = select_actions(result.visit_counts, temperature, self.rng)
+        batch = self.env.step(self.head_to_env[head])
+        finished = []
+        for e, buf in enumerate(self.buffers):
+            buf.actions.append(int(head[e]))
+            buf.rewards.append(float(batch.reward[e]))
+            buf.policies.append(result.policy[e])
+            buf.env_steps.append(env_step)
+            buf.score += float(batch.reward[e])
+            if not batch.done[e]:
+                buf.frames.append(batch.obs[e, -1])
+                continue
+            game_over = batch.terminated[e] or batch.truncated[e]
+            buf.frames.append((batch.final_obs if game_over else batch.obs)[e, -1])
+            self.replay.add_episode(
+                np.stack(buf.frames),
+                np.asarray(buf.actions),
+                np.asarray(buf.rewards, dtype=np.float32),
+                np.stack(buf.policies),
+                np.asarray(buf.env_steps),
+                terminal=bool(batch.terminated[e] or batch.life_loss[e]),
+            )
+            finished.append(buf.score)
+            self.buffers[e] = EpisodeBuffer(frames=list(batch.obs[e]))
+        self.obs = batch.obs
+        return ActingStats(finished, float(result.root_values.mean()))

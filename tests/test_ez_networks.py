@@ -1,0 +1,75 @@
+"""Network shapes (Appendix J), the value-prefix LSTM state and multi-task masking."""
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.efficientzero.config import preset_config
+from baselines.efficientzero.networks import EfficientZeroNet, head_action_mask, mask_logits, obs_to_input
+
+
+@pytest.fixture(scope="module")
+def paper_net():
+    torch.manual_seed(0)
+    return EfficientZeroNet((96, 96, 3), 6, preset_config("paper")).eval()
+
+
+def test_atari_latent_is_6x6x64(paper_net):
+    assert paper_net.latent_shape == (64, 6, 6)
+
+
+def test_inference_shapes_follow_the_search_contract(paper_net):
+    with torch.no_grad():
+        root = paper_net.initial_inference(torch.rand(3, 12, 96, 96))
+        step = paper_net.recurrent_inference(root.latent, root.reward_state, torch.tensor([0, 2, 5]))
+    for out in (root, step):
+        assert out.latent.shape == (3, 64, 6, 6)
+        assert out.value.shape == (3,) and out.value_prefix.shape == (3,)
+        assert out.policy_logits.shape == (3, 6)
+        assert [s.shape for s in out.reward_state] == [(1, 3, 512), (1, 3, 512)]
+    assert torch.equal(root.value_prefix, torch.zeros(3))
+    # Zero-initialised output layers: uniform policy, value 0 (up to float rounding) before training.
+    assert torch.allclose(step.policy_logits, torch.zeros(3, 6))
+    assert step.value.abs().max() < 1e-3
+    # Latents are min-max normalised per sample.
+    flat = step.latent.flatten(1)
+    assert torch.allclose(flat.min(1).values, torch.zeros(3)) and torch.allclose(flat.max(1).values, torch.ones(3))
+
+
+def test_efficientzero_l_has_four_final_blocks():
+    small = preset_config("smoke")
+    base = EfficientZeroNet((96, 96, 3), 4, small)
+    large = EfficientZeroNet((96, 96, 3), 4, preset_config("smoke", final_blocks=4))
+    assert len(base.representation.blocks) == 1 and len(large.representation.blocks) == 4
+    assert large.latent_shape == base.latent_shape == (16, 6, 6)
+
+
+def test_minatar_frames_skip_downsampling():
+    net = EfficientZeroNet((10, 10, 7), 18, preset_config("smoke")).eval()
+    with torch.no_grad():
+        out = net.initial_inference(torch.rand(2, 28, 10, 10))
+    assert net.latent_shape == (16, 10, 10) and out.latent.shape == (2, 16, 10, 10)
+
+
+def test_projection_widths_and_stop_gradient(paper_net):
+    latent = torch.rand(4, 64, 6, 6, requires_grad=True)
+    online = paper_net.project(latent, with_grad=True)
+    target = paper_net.project(latent, with_grad=False)
+    assert online.shape == target.shape == (4, 1024)
+    assert online.requires_grad and not target.requires_grad
+
+
+def test_multi_task_mask_keeps_only_the_game_actions():
+    mask = head_action_mask((0, 1, 3, 4), 18)
+    assert mask.sum() == 4 and mask[[0, 1, 3, 4]].all()
+    assert head_action_mask((0, 1, 3, 4), 4).all()
+    probs = torch.softmax(mask_logits(torch.zeros(2, 18), torch.from_numpy(mask)), dim=-1)
+    assert torch.allclose(probs[:, [0, 1, 3, 4]], torch.full((2, 4), 0.25)) and probs[:, 2].sum() == 0
+
+
+def test_obs_to_input_orders_channels_frame_by_frame():
+    obs = np.zeros((1, 4, 2, 2, 3), dtype=np.uint8)
+    obs[0, 2, :, :, 1] = 255  # third frame, green channel
+    x = obs_to_input(torch.from_numpy(obs))
+    assert x.shape == (1, 12, 2, 2)
+    assert x[0, 2 * 3 + 1].eq(1.0).all() and x.sum() == 4

@@ -1,0 +1,102 @@
+"""Prioritised replay: window rows, episode boundaries, priorities, eviction and state round trip."""
+
+import numpy as np
+import pytest
+
+from baselines.efficientzero.replay import PrioritizedReplay, window_rows
+
+S, K, A = 2, 2, 3
+
+
+def make_replay(capacity=100, **kw):
+    args = dict(frame_stack=S, num_unroll=K, td_steps=3, td_age_interval=10, min_td_steps=1, alpha=0.6, clip_rewards=True)
+    args.update(kw)
+    return PrioritizedReplay((1, 1, 1), A, capacity, seed=0, **args)
+
+
+def episode(tag: int, steps: int, terminal=True, env_step0=0):
+    """Frames carry tag * 50 + their index so every gathered frame names its source."""
+    frames = (tag * 50 + np.arange(S + steps)).astype(np.uint8).reshape(-1, 1, 1, 1)
+    actions = np.arange(steps) % A
+    rewards = np.arange(steps, dtype=np.float32) * 2.0 - 3.0  # clipped: -1, -1, 1, 1, ...
+    policies = np.tile(np.eye(A, dtype=np.float32)[1], (steps, 1))
+    return frames, actions, rewards, policies, env_step0 + np.arange(steps), terminal
+
+
+def test_window_rows_clamp_to_the_episode():
+    # Episode rows 10..16 (first frame row 10, final row 16); window from t=11 with S=3, K=2, width 6.
+    rows = window_rows(np.array([11, 15]), np.array([10, 10]), np.array([16, 16]), 3, 2, 6)
+    assert rows.frames.tolist() == [[10, 10, 11, 12, 13], [13, 14, 15, 16, 16]]
+    assert rows.positions.tolist() == [[11, 12, 13], [15, 16, 16]]
+    assert rows.rewards.tolist() == [[11, 12, 13, 14, 15, 15], [15, 15, 15, 15, 15, 15]]
+    assert rows.steps_left.tolist() == [5, 1]
+
+
+def test_sample_gathers_the_windows_of_one_episode():
+    replay = make_replay()
+    replay.add_episode(*episode(1, 4))
+    assert len(replay) == 4 and replay.size == S + 4
+    batch = replay.sample(64, beta=0.4, env_step=3)
+    for b in range(64):
+        t = batch.rows[b] - (S - 1)  # transition index inside the episode
+        assert 0 <= t < 4
+        # Frames of rows t-1 .. t+K, never past the final frame (index S - 1 + 4 = 5).
+        expected = [50 + min(t + j, 5) for j in range(0, S + K)]
+        assert batch.frames[b, :, 0, 0, 0].tolist() == expected
+        left = 4 - t
+        assert batch.steps_left[b] == left
+        assert batch.rewards[b, :left].tolist() == [-1.0, -1.0, 1.0, 1.0][t:]
+        assert not batch.rewards[b, left:].any()
+        assert batch.actions[b, : min(K, left)].tolist() == [t % A, (t + 1) % A][: min(K, left)]
+        assert batch.search_policy[b, :left, 1].all() and not batch.search_policy[b, left:].any()
+    assert batch.terminal.all() and batch.weights.max() == pytest.approx(1.0)
+    assert batch.bootstrap_frames.shape == (64, K + 1, S, 1, 1, 1)
+
+
+def test_off_policy_td_uses_the_age():
+    replay = make_replay()
+    replay.add_episode(*episode(1, 3, env_step0=0))
+    batch = replay.sample(32, beta=1.0, env_step=25)
+    ages = 25 - (batch.rows - (S - 1))
+    assert batch.td.tolist() == np.clip(3 - ages // 10, 1, 3).tolist()
+
+
+def test_priorities_steer_the_draws():
+    replay = make_replay()
+    replay.add_episode(*episode(1, 5))
+    rows = np.arange(S - 1, S - 1 + 5)
+    replay.update_priorities(rows, np.array([1e-6, 1e-6, 1.0, 1e-6, 1e-6]))
+    batch = replay.sample(200, beta=1.0, env_step=0)
+    assert (batch.rows == S + 1).mean() > 0.95
+    # With beta = 1 the weight is 1 / (N P): the most likely row gets the smallest one.
+    assert batch.weights[batch.rows == S + 1].max() == pytest.approx(batch.weights.min())
+
+
+def test_full_replay_drops_whole_oldest_episodes():
+    replay = make_replay(capacity=10)
+    replay.add_episode(*episode(1, 4))
+    replay.add_episode(*episode(2, 4))
+    replay.add_episode(*episode(3, 4))  # 12 > 10: episode 1 goes
+    assert len(replay) == 8
+    assert set(replay.frames[: replay.size, 0, 0, 0] // 50) == {2, 3}
+    batch = replay.sample(50, beta=0.4, env_step=0)
+    assert set(batch.frames[:, 0, 0, 0, 0] // 50) <= {2, 3}
+    assert (batch.frames // 50 == batch.frames[:, :1] // 50).all()  # windows never mix episodes
+
+
+def test_state_round_trip_reproduces_the_next_sample():
+    replay = make_replay()
+    replay.add_episode(*episode(1, 6, terminal=False))
+    state = replay.state_dict()
+    first = replay.sample(8, beta=0.5, env_step=9)
+    other = make_replay()
+    other.load_state_dict(state)
+    second = other.sample(8, beta=0.5, env_step=9)
+    for a, b in zip(first, second):
+        assert np.array_equal(a, b)
+    assert not first.terminal.any()
+
+
+def test_episode_frame_count_is_checked():
+    with pytest.raises(ValueError, match="needs 5 frames"):
+        make_replay().add_episode(np.zeros((4, 1, 1, 1), np.uint8), np.zeros(3), np.zeros(3), np.zeros((3, A)), np.zeros(3), True)
