@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from xtra_bench import __version__
+from xtra_bench.cli_options import echo_json, json_option
+from xtra_bench.data.cli import collect_command, datasets_group
 from xtra_bench.errors import XtraBenchError
 
 
@@ -27,14 +28,9 @@ def main() -> None:
     """Cross-task transfer in model-based RL on Atari100k: datasets, protocol, agents, reports."""
 
 
-def echo_json(obj) -> None:
-    """Prints ``obj`` as indented JSON on stdout."""
-    click.echo(json.dumps(obj, indent=2))
-
-
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per game.")
+@json_option
 def games(names: tuple[str, ...], as_json: bool) -> None:
     """List the game catalog (or the NAMES given): ROM, category, action set, random and human scores.
 
@@ -56,7 +52,7 @@ def games(names: tuple[str, ...], as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print {split: {targets, pretrain}} as JSON.")
+@json_option
 @click.option("--pretrain", help="Show a custom split instead: comma-separated pretraining games (with --targets).")
 @click.option("--targets", help="Comma-separated targets of the custom split (with --pretrain).")
 def splits(as_json: bool, pretrain: str | None, targets: str | None) -> None:
@@ -79,7 +75,7 @@ def splits(as_json: bool, pretrain: str | None, targets: str | None) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+@json_option
 def agents(as_json: bool) -> None:
     """List the agents that `xtra-bench run --agent` accepts, including installed plugins.
 
@@ -95,8 +91,6 @@ def agents(as_json: bool) -> None:
     for r in rows:
         click.echo(f"{r.name:<28}{r.description}")
 
-
-from xtra_bench.data.cli import collect_command, datasets_group  # noqa: E402  (the group must exist first)
 
 main.add_command(datasets_group)
 main.add_command(collect_command)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-
-def _echo_json(obj) -> None:
-    click.echo(json.dumps(obj, indent=2, default=str))
-
-
-def _json_option(func):
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
+from xtra_bench.cli_options import echo_json, json_option
 
 
 @click.group("datasets")
@@ -26,7 +19,7 @@ def datasets_group() -> None:
 
 
 @datasets_group.command("list")
-@_json_option
+@json_option
 def list_command(as_json: bool) -> None:
     """List the registry's datasets and whether each is downloaded.
 
@@ -37,7 +30,7 @@ def list_command(as_json: bool) -> None:
 
     rows = list_datasets(Registry.load())
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     click.echo(f"{'id':<44}{'episodes':>9}{'steps':>9}{'MB':>9}  cached")
     for r in rows:
@@ -46,7 +39,7 @@ def list_command(as_json: bool) -> None:
 
 @datasets_group.command("info")
 @click.argument("id_or_path")
-@_json_option
+@json_option
 def info_command(id_or_path: str, as_json: bool) -> None:
     """Show a dataset's metadata: a cached id, a file, or (not yet downloaded) the registry's entry.
 
@@ -65,7 +58,7 @@ def info_command(id_or_path: str, as_json: bool) -> None:
             raise
         info = {**Registry.load().get(id_or_path).to_json(), "cached": False}
     if as_json:
-        _echo_json(info)
+        echo_json(info)
         return
     for key, value in info.items():
         text = json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
