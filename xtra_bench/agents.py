@@ -29,6 +29,9 @@ PRESETS = ("paper", "fast", "smoke")
 EvalCallback = Callable[[int], None]
 """Called by ``Agent.train`` with the number of environment steps taken so far at each evaluation point."""
 
+MetricsCallback = Callable[[int, dict], None]
+"""Called by ``Agent.train`` with (environment steps so far, {metric name: float}) whenever the agent logs."""
+
 
 class Agent(abc.ABC):
     """One agent acting in one game (``spec``); subclasses set ``name`` and ``description``.
@@ -53,11 +56,21 @@ class Agent(abc.ABC):
         """Stage 1 on offline datasets (one file per pretraining game); agents without one ignore it."""
 
     @abc.abstractmethod
-    def train(self, env: VectorEnv, steps: int, *, eval_every: int = 0, on_eval: EvalCallback | None = None) -> None:
-        """Learns online in ``env`` (the target's train-mode env) for ``steps`` agent steps.
+    def train(
+        self,
+        env: VectorEnv,
+        steps: int,
+        *,
+        eval_every: int = 0,
+        on_eval: EvalCallback | None = None,
+        on_metrics: MetricsCallback | None = None,
+    ) -> None:
+        """Learns online in ``env`` (the target's train-mode env) until it has taken ``steps`` agent steps in all.
 
-        Calls ``on_eval(steps_so_far)`` every ``eval_every`` steps (never when 0); the caller
-        evaluates through ``act`` inside the callback.
+        A restored agent continues from the steps it had taken. Calls ``on_eval(steps_so_far)`` each
+        time the count passes a multiple of ``eval_every`` (never when 0); the caller evaluates
+        through ``act`` and may ``save`` inside the callback. Calls ``on_metrics(steps_so_far,
+        metrics)`` whenever the agent logs (losses, throughput, task weights).
         """
 
     @abc.abstractmethod
@@ -169,12 +182,21 @@ class RandomAgent(Agent):
         self._rng = np.random.default_rng(seed)
         self.steps_done = 0
 
-    def train(self, env: VectorEnv, steps: int, *, eval_every: int = 0, on_eval: EvalCallback | None = None) -> None:
+    def train(
+        self,
+        env: VectorEnv,
+        steps: int,
+        *,
+        eval_every: int = 0,
+        on_eval: EvalCallback | None = None,
+        on_metrics: MetricsCallback | None = None,
+    ) -> None:
         env.reset()
         while self.steps_done < steps:
+            before = self.steps_done
             env.step(self.act(np.empty((env.num_envs, 0)), greedy=False))
             self.steps_done += env.num_envs
-            if on_eval and eval_every and self.steps_done % eval_every < env.num_envs:
+            if on_eval and eval_every and self.steps_done // eval_every > before // eval_every:
                 on_eval(self.steps_done)
 
     def act(self, obs: np.ndarray, *, greedy: bool = True) -> np.ndarray:

@@ -24,7 +24,7 @@ from baselines.efficientzero.networks import EfficientZeroNet, env_to_head_actio
 from baselines.efficientzero.reanalyze import reanalyze, search
 from baselines.efficientzero.replay import PrioritizedReplay
 from baselines.efficientzero.selfplay import SelfPlay, select_actions, visit_temperature
-from xtra_bench.agents import Agent, EvalCallback, read_checkpoint_meta, write_checkpoint_meta
+from xtra_bench.agents import Agent, EvalCallback, MetricsCallback, read_checkpoint_meta, write_checkpoint_meta
 from xtra_bench.envs import EnvSpec, VectorEnv, make_spec
 from xtra_bench.errors import ConfigError
 
@@ -108,7 +108,7 @@ class EfficientZeroAgent(Agent):
         progress = min(1.0, self.learner.steps / self.cfg.training_steps)
         return self.cfg.priority_beta_start + (1.0 - self.cfg.priority_beta_start) * progress
 
-    def _update(self) -> None:
+    def _update(self, on_metrics: MetricsCallback | None) -> None:
         cfg = self.cfg
         sample = self.replay.sample(cfg.batch_size, self._beta(), self.env_steps)
         batch = reanalyze(sample, self.target_net, self.legal_row, cfg, self.rng, self.torch_device)
@@ -122,16 +122,26 @@ class EfficientZeroAgent(Agent):
         self.last_metrics = {**result.metrics, "update": step, "env_steps": self.env_steps}
         if cfg.log_interval and step % cfg.log_interval == 0:
             logger.info("update %d: %s", step, {k: round(v, 4) for k, v in result.metrics.items()})
+            if on_metrics:
+                on_metrics(self.env_steps, self.last_metrics)
 
-    def _train_to(self, updates: int, max_now: int | None = None) -> None:
+    def _train_to(self, updates: int, on_metrics: MetricsCallback | None, max_now: int | None = None) -> None:
         """Runs updates until ``updates`` are done (at most ``max_now`` now), once the replay is warm."""
         if len(self.replay) < self.cfg.min_replay_size:
             return
         todo = updates - self.learner.steps
         for _ in range(min(todo, max_now) if max_now is not None else todo):
-            self._update()
+            self._update(on_metrics)
 
-    def train(self, env: VectorEnv, steps: int, *, eval_every: int = 0, on_eval: EvalCallback | None = None) -> None:
+    def train(
+        self,
+        env: VectorEnv,
+        steps: int,
+        *,
+        eval_every: int = 0,
+        on_eval: EvalCallback | None = None,
+        on_metrics: MetricsCallback | None = None,
+    ) -> None:
         if env.spec.game != self.spec.game or env.spec.action_set != self.spec.action_set:
             raise ConfigError(f"this agent learns {self.spec.game}, not {env.spec.game}")
         cfg = self.cfg
@@ -141,10 +151,10 @@ class EfficientZeroAgent(Agent):
             temperature = visit_temperature(self.learner.steps, cfg)
             selfplay.step(self.actor_net, temperature, self.env_steps)
             before, self.env_steps = self.env_steps, self.env_steps + env.num_envs
-            self._train_to(int(cfg.updates_per_env_step * self.env_steps), catch_up)
+            self._train_to(int(cfg.updates_per_env_step * self.env_steps), on_metrics, catch_up)
             if on_eval and eval_every and self.env_steps // eval_every > before // eval_every:
                 on_eval(self.env_steps)
-        self._train_to(int(cfg.updates_per_env_step * steps) + cfg.final_low_lr_steps)
+        self._train_to(int(cfg.updates_per_env_step * steps) + cfg.final_low_lr_steps, on_metrics)
 
     # ---- checkpoints ----------------------------------------------------------------------------
     def save(self, path: Path) -> None:
