@@ -109,8 +109,9 @@ def test_rewards_are_raw_and_clipping_is_offered_for_learning():
     assert set(np.unique(clipped)) <= {0.0, 1.0} and (clipped == np.sign(rewards)).all()
 
 
-def test_game_over_resets_with_final_observation_kept():
-    with make_env("MinAtar-Breakout", 3, seed=0) as env:
+@pytest.mark.parametrize("game, settings", [("MinAtar-Breakout", {}), ("Breakout", {"max_episode_frames": 200})])
+def test_game_over_resets_with_final_observation_kept(game, settings):
+    with make_env(game, 3, seed=0, **settings) as env:
         env.reset()
         for _ in range(500):
             s = env.step(np.zeros(3, int))
@@ -118,6 +119,7 @@ def test_game_over_resets_with_final_observation_kept():
                 break
     i = int(np.flatnonzero(s.game_over)[0])
     assert not (s.final_obs[i] == s.obs[i]).all()
+    assert (s.final_obs[~s.game_over] == s.obs[~s.game_over]).all()
     assert all((s.obs[i, k] == s.obs[i, 3]).all() for k in range(3))  # a fresh stack
 
 

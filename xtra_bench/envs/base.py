@@ -91,7 +91,7 @@ class VectorEnv(abc.ABC):
     """E copies of one game stepped together, with the protocol's preprocessing.
 
     Seeding: ``reset()`` after construction with seed S gives the same sequence of games for the same
-    actions every time; the reset of each finished game draws its seed from a generator seeded by S.
+    actions every time (later games are seeded from the first ones).
     """
 
     spec: EnvSpec
