@@ -109,12 +109,13 @@ def test_rewards_are_raw_and_clipping_is_offered_for_learning():
     assert set(np.unique(clipped)) <= {0.0, 1.0} and (clipped == np.sign(rewards)).all()
 
 
-@pytest.mark.parametrize("game, settings", [("MinAtar-Breakout", {}), ("Breakout", {"max_episode_frames": 200})])
-def test_game_over_resets_with_final_observation_kept(game, settings):
+# Breakout's paddle moves right (action 2) so the capped game's last frame differs from a new game's.
+@pytest.mark.parametrize("game, action, settings", [("MinAtar-Breakout", 0, {}), ("Breakout", 2, {"max_episode_frames": 200})])
+def test_game_over_resets_with_final_observation_kept(game, action, settings):
     with make_env(game, 3, seed=0, **settings) as env:
         env.reset()
         for _ in range(500):
-            s = env.step(np.zeros(3, int))
+            s = env.step(np.full(3, action))
             if s.game_over.any():
                 break
     i = int(np.flatnonzero(s.game_over)[0])
