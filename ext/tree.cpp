@@ -71,10 +71,12 @@ Forest::Forest(int num_roots, int num_actions, const uint8_t* legal, const TreeC
     edges += static_cast<int64_t>(nodes_per_root_) * num_legal;
   }
   const int64_t nodes = static_cast<int64_t>(num_roots) * nodes_per_root_;
-  nodes_.resize(nodes);
+  // Left uninitialised: prepare() and expansion write every entry before it is read, and
+  // zeroing megabytes per search would cost more than a few simulations.
+  nodes_.reset(new Node[nodes]);
+  edges_.reset(new Edge[edges]);
   path_nodes_.resize(nodes);
   path_edges_.resize(nodes);
-  edges_.resize(edges);
   ties_.resize(legal_.size());
   scores_.resize(legal_.size());
   if (config.num_threads > 1 && num_roots > 1) {
