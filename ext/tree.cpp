@@ -48,6 +48,9 @@ Forest::Forest(int num_roots, int num_actions, const uint8_t* legal, const TreeC
                                 std::to_string(num_actions) + " actions");
   }
   if (config.num_simulations < 1) throw std::invalid_argument("num_simulations must be >= 1");
+  if (config.num_simulations >= std::numeric_limits<int32_t>::max()) {
+    throw std::invalid_argument("num_simulations must be < 2**31 - 1");  // node indices are int32
+  }
   if (config.value_prefix_horizon < 1) {
     throw std::invalid_argument("value_prefix_horizon must be >= 1");
   }

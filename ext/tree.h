@@ -48,8 +48,6 @@ class Forest {
   Forest(const Forest&) = delete;
   Forest& operator=(const Forest&) = delete;
 
-  int num_roots() const { return num_roots_; }
-  int num_actions() const { return num_actions_; }
   int simulations_done() const { return simulations_done_; }
 
   // Starts a new search: resets every tree and the tie-breaking generators, and expands the
