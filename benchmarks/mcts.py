@@ -3,7 +3,8 @@
 One search is what ``run_search`` asks of the tree: build it, prepare the roots, then per
 simulation traverse and back up precomputed values, value prefixes and priors, and read the
 results. Reported: the compiled tree on one thread and on ``--threads`` threads (best of
-``--repeats`` searches each), and the pure-Python reference on the same problem (one search).
+``--repeats`` searches each, the two alternating), and the pure-Python reference on the same
+problem (one search).
 
 Usage::
 
@@ -65,12 +66,17 @@ def measure(num_roots: int, num_simulations: int, num_actions: int, threads: int
     problem = make_problem(num_roots, num_simulations, num_actions)
     root_sims = num_roots * num_simulations
 
-    def best_us(make_tree, count: int) -> float:
-        return min(time_search(make_tree, problem) for _ in range(count)) / root_sims * 1e6
+    def compiled(num_threads: int):
+        return lambda: Tree(problem.legal, num_simulations=num_simulations, num_threads=num_threads)
 
-    single = best_us(lambda: Tree(problem.legal, num_simulations=num_simulations, num_threads=1), repeats)
-    threaded = best_us(lambda: Tree(problem.legal, num_simulations=num_simulations, num_threads=threads), repeats)
-    reference = best_us(lambda: ReferenceTree(problem.legal, num_simulations=num_simulations), 1)
+    # Alternated, so that both see the same conditions on a machine shared with other jobs.
+    single, threaded = [], []
+    for _ in range(repeats):
+        single.append(time_search(compiled(1), problem) / root_sims * 1e6)
+        threaded.append(time_search(compiled(threads), problem) / root_sims * 1e6)
+    single, threaded = min(single), min(threaded)
+    reference = time_search(lambda: ReferenceTree(problem.legal, num_simulations=num_simulations), problem)
+    reference = reference / root_sims * 1e6
     return {
         "us_per_root_sim": round(single, 4),
         "threads": threads,

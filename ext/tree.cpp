@@ -141,7 +141,9 @@ void Forest::prepare_root(int r, const float* priors, const float* noise) {
   const double f = config_.exploration_fraction;
   for (int k = 0; k < root.num_legal; ++k) {
     double prior = priors[row + legal[k]];
-    if (noise != nullptr) prior = prior * (1.0 - f) + static_cast<double>(noise[row + legal[k]]) * f;
+    if (noise != nullptr) {
+      prior = prior * (1.0 - f) + static_cast<double>(noise[row + legal[k]]) * f;
+    }
     edges_[base + k] = Edge{prior, 0.0, 0, 0};
   }
 }

@@ -40,7 +40,9 @@ class WorkerPool {
   using Task = void (*)(void* context, int begin, int end);
 
   // `num_threads` counts the calling thread, which works on the chunks too.
-  explicit WorkerPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
+  explicit WorkerPool(int num_threads)
+      : num_threads_(num_threads < 1 ? 1 : num_threads),
+        num_chunks_(num_threads_ * kChunksPerThread) {
     for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { work(); });
   }
 
@@ -58,10 +60,8 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  int num_threads() const { return num_threads_; }
-
-  // Calls task(context, begin, end) on num_threads contiguous chunks of [0, n) and returns when
-  // all are done. The task must not throw. Not reentrant: one caller at a time.
+  // Calls task(context, begin, end) on contiguous chunks of [0, n) and returns when all are
+  // done. The task must not throw. Not reentrant: one caller at a time.
   void run(int n, Task task, void* context) {
     task_.store(task, std::memory_order_relaxed);
     context_.store(context, std::memory_order_relaxed);
@@ -74,7 +74,7 @@ class WorkerPool {
     }
     wake_.notify_all();
     work_on(gen);
-    auto finished = [this] { return done_.load(std::memory_order_acquire) == num_threads_; };
+    auto finished = [this] { return done_.load(std::memory_order_acquire) == num_chunks_; };
     if (!spin_until(finished)) {
       std::unique_lock<std::mutex> lock(mutex_);
       finished_.wait(lock, finished);
@@ -85,6 +85,8 @@ class WorkerPool {
   // How long a thread busy-waits before it sleeps.
   static constexpr std::chrono::microseconds kSpin{50};
   static constexpr uint64_t kChunkMask = 0xffffffffULL;
+  // Several chunks per thread, so that a thread descheduled mid-chunk holds up little work.
+  static constexpr int kChunksPerThread = 4;
 
   static uint64_t generation(uint64_t state) { return state >> 32; }
 
@@ -105,7 +107,7 @@ class WorkerPool {
   // Claims and runs chunks of generation `gen` until none is left.
   void work_on(uint64_t gen) {
     uint64_t state = state_.load(std::memory_order_acquire);
-    while (generation(state) == gen && (state & kChunkMask) < static_cast<uint64_t>(num_threads_)) {
+    while (generation(state) == gen && (state & kChunkMask) < static_cast<uint64_t>(num_chunks_)) {
       // Read before the claim: a successful claim proves they still belong to this generation.
       const Task task = task_.load(std::memory_order_relaxed);
       void* const context = context_.load(std::memory_order_relaxed);
@@ -115,10 +117,10 @@ class WorkerPool {
         continue;  // `state` now holds the current value
       }
       const int64_t chunk = static_cast<int64_t>(state & kChunkMask);
-      const int begin = static_cast<int>(n * chunk / num_threads_);
-      const int end = static_cast<int>(n * (chunk + 1) / num_threads_);
+      const int begin = static_cast<int>(n * chunk / num_chunks_);
+      const int end = static_cast<int>(n * (chunk + 1) / num_chunks_);
       if (begin < end) task(context, begin, end);
-      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == num_threads_) {
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == num_chunks_) {
         std::lock_guard<std::mutex> lock(mutex_);
         finished_.notify_one();
       }
@@ -142,6 +144,7 @@ class WorkerPool {
   }
 
   const int num_threads_;
+  const int num_chunks_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;

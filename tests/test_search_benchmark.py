@@ -13,13 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_benchmark(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "mcts.py"), *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    command = [sys.executable, str(REPO / "benchmarks" / "mcts.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_benchmark_prints_json_with_the_promised_keys():
-    done = run_benchmark("--json", "--roots", "4", "--simulations", "5", "--actions", "3", "--threads", "2", "--repeats", "2")
+    sizes = ["--roots", "4", "--simulations", "5", "--actions", "3", "--threads", "2", "--repeats", "2"]
+    done = run_benchmark("--json", *sizes)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert {"us_per_root_sim", "threads", "us_per_root_sim_threaded", "speedup_vs_reference"} <= result.keys()

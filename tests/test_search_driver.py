@@ -134,7 +134,9 @@ def test_latents_and_reward_states_stay_on_the_device(observations):
         return network.recurrent(latent, reward_state, actions)
 
     root = network.initial(observations)
-    guarded = root._replace(latent=root.latent.as_subclass(DeviceOnly), reward_state=(root.reward_state[0].as_subclass(DeviceOnly),))
+    guarded = root._replace(
+        latent=root.latent.as_subclass(DeviceOnly), reward_state=(root.reward_state[0].as_subclass(DeviceOnly),)
+    )
     config = SearchConfig(num_simulations=8, value_prefix_horizon=2)
     result = run_search(guarded, recurrent, LEGAL, config)
     assert seen_types == {DeviceOnly}
@@ -147,7 +149,8 @@ def test_zero_network_spreads_visits_over_legal_actions():
     # (tied) visit, an unvisited action's prior term 1/k * E beats a visited one's 1/k * E / 2,
     # so the first k simulations visit each legal action once: k = 4, 2, 3 for the three roots.
     def zeros(batch):
-        return InferenceOutput(torch.zeros(batch, 2), (torch.zeros(1, batch, 2),), torch.zeros(batch), torch.zeros(batch), torch.zeros(batch, NUM_ACTIONS))
+        latent, state, scalar = torch.zeros(batch, 2), torch.zeros(1, batch, 2), torch.zeros(batch)
+        return InferenceOutput(latent, (state,), scalar, scalar, torch.zeros(batch, NUM_ACTIONS))
 
     def recurrent(latent, reward_state, actions):
         return zeros(len(actions))

@@ -176,7 +176,9 @@ def test_thread_count_does_not_change_results():
         pytest.param(np.ones(3, bool), {}, r"legal_actions must have shape \[roots, actions\]", id="1-d mask"),
         pytest.param(np.array([[True], [False]]), {}, "root 1 has no legal action", id="empty root"),
         pytest.param(np.ones((1, 2), bool), {"num_simulations": 0}, "num_simulations must be >= 1", id="sims"),
-        pytest.param(np.ones((1, 2), bool), {"value_prefix_horizon": 0}, "value_prefix_horizon must be >= 1", id="horizon"),
+        pytest.param(
+            np.ones((1, 2), bool), {"value_prefix_horizon": 0}, "value_prefix_horizon must be >= 1", id="horizon"
+        ),
     ],
 )
 def test_bad_construction_is_rejected(tree_cls, legal, kwargs, message):
