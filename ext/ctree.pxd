@@ -15,8 +15,6 @@ cdef extern from "tree.h" namespace "xtra" nogil:
     cdef cppclass Forest:
         Forest(int num_roots, int num_actions, const uint8_t* legal, const TreeConfig& config,
                uint64_t seed) except +
-        int num_roots()
-        int num_actions()
         int simulations_done()
         void prepare(const float* priors, const float* noise) except +
         void traverse(int64_t* parent_slots, int64_t* actions, uint8_t* leaf_reset) except +

@@ -120,7 +120,8 @@ cdef class Tree:
         """
         cdef const float[::1] v = float_rows(values, (self.num_roots,), "values")
         cdef const float[::1] vp = float_rows(value_prefixes, (self.num_roots,), "value_prefixes")
-        cdef const float[:, ::1] p = float_rows(priors, (self.num_roots, self.num_actions), "priors")
+        shape = (self.num_roots, self.num_actions)
+        cdef const float[:, ::1] p = float_rows(priors, shape, "priors")
         with nogil:
             self.forest.backpropagate(&v[0], &vp[0], &p[0, 0])
 

@@ -48,6 +48,9 @@ Forest::Forest(int num_roots, int num_actions, const uint8_t* legal, const TreeC
                                 std::to_string(num_actions) + " actions");
   }
   if (config.num_simulations < 1) throw std::invalid_argument("num_simulations must be >= 1");
+  if (config.num_simulations >= std::numeric_limits<int32_t>::max()) {
+    throw std::invalid_argument("num_simulations must be < 2**31 - 1");  // node indices are int32
+  }
   if (config.value_prefix_horizon < 1) {
     throw std::invalid_argument("value_prefix_horizon must be >= 1");
   }
@@ -71,10 +74,12 @@ Forest::Forest(int num_roots, int num_actions, const uint8_t* legal, const TreeC
     edges += static_cast<int64_t>(nodes_per_root_) * num_legal;
   }
   const int64_t nodes = static_cast<int64_t>(num_roots) * nodes_per_root_;
-  nodes_.resize(nodes);
+  // Left uninitialised: prepare() and expansion write every entry before it is read, and
+  // zeroing megabytes per search would cost more than a few simulations.
+  nodes_.reset(new Node[nodes]);
+  edges_.reset(new Edge[edges]);
   path_nodes_.resize(nodes);
   path_edges_.resize(nodes);
-  edges_.resize(edges);
   ties_.resize(legal_.size());
   scores_.resize(legal_.size());
   if (config.num_threads > 1 && num_roots > 1) {
@@ -136,7 +141,9 @@ void Forest::prepare_root(int r, const float* priors, const float* noise) {
   const double f = config_.exploration_fraction;
   for (int k = 0; k < root.num_legal; ++k) {
     double prior = priors[row + legal[k]];
-    if (noise != nullptr) prior = prior * (1.0 - f) + static_cast<double>(noise[row + legal[k]]) * f;
+    if (noise != nullptr) {
+      prior = prior * (1.0 - f) + static_cast<double>(noise[row + legal[k]]) * f;
+    }
     edges_[base + k] = Edge{prior, 0.0, 0, 0};
   }
 }

@@ -48,8 +48,6 @@ class Forest {
   Forest(const Forest&) = delete;
   Forest& operator=(const Forest&) = delete;
 
-  int num_roots() const { return num_roots_; }
-  int num_actions() const { return num_actions_; }
   int simulations_done() const { return simulations_done_; }
 
   // Starts a new search: resets every tree and the tie-breaking generators, and expands the
@@ -129,8 +127,8 @@ class Forest {
   std::vector<int32_t> legal_;         // legal action columns, root after root
   std::vector<int64_t> legal_offset_;  // per root, into legal_ (and the tie scratch)
   std::vector<int64_t> edge_offset_;   // per root, into the edge arrays
-  std::vector<Node> nodes_;            // nodes_per_root_ per root
-  std::vector<Edge> edges_;            // num_legal per node, nodes_per_root_ nodes per root
+  std::unique_ptr<Node[]> nodes_;      // nodes_per_root_ per root
+  std::unique_ptr<Edge[]> edges_;      // num_legal per node, nodes_per_root_ nodes per root
   std::vector<int32_t> path_nodes_;    // nodes_per_root_ per root
   std::vector<int32_t> path_edges_;    // edge taken from each path node
   std::vector<double> scores_;         // scratch for edge scores, num_legal per root

@@ -1,9 +1,11 @@
 // A fixed set of threads that split a range of indices into contiguous chunks.
 //
 // The search calls the pool twice per simulation with a few microseconds of work per thread, so
-// starting threads per call would cost more than the work. Workers therefore live as long as the
-// pool, spin briefly after each call (the next call usually follows within tens of microseconds)
-// and only then sleep on a condition variable.
+// starting threads per call would cost more than the work. Workers live as long as the pool,
+// spin briefly after each call (the next call usually follows within microseconds) and then
+// sleep. Chunks are claimed, not assigned: the calling thread takes any chunk no worker has
+// started, so a worker that the OS does not schedule in time (more threads than free cores)
+// delays nothing, and the pool is never much slower than running on one thread.
 #ifndef XTRA_BENCH_EXT_WORKER_POOL_H_
 #define XTRA_BENCH_EXT_WORKER_POOL_H_
 
@@ -37,16 +39,19 @@ class WorkerPool {
   // Runs chunk [begin, end) of the range; `context` is passed through unchanged.
   using Task = void (*)(void* context, int begin, int end);
 
-  // `num_threads` counts the calling thread, which runs the first chunk itself.
-  explicit WorkerPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
-    for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { work(i); });
+  // `num_threads` counts the calling thread, which works on the chunks too.
+  explicit WorkerPool(int num_threads)
+      : num_threads_(num_threads < 1 ? 1 : num_threads),
+        num_chunks_(num_threads_ * kChunksPerThread) {
+    for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { work(); });
   }
 
   ~WorkerPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_.store(true, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+      state_.store((generation(state_.load(std::memory_order_relaxed)) + 1) << 32,
+                   std::memory_order_release);
     }
     wake_.notify_all();
     for (std::thread& worker : workers_) worker.join();
@@ -55,30 +60,35 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  int num_threads() const { return num_threads_; }
-
-  // Calls task(context, begin, end) on num_threads contiguous chunks of [0, n) and returns when
-  // all are done. The task must not throw. Not reentrant: one caller at a time.
+  // Calls task(context, begin, end) on contiguous chunks of [0, n) and returns when all are
+  // done. The task must not throw. Not reentrant: one caller at a time.
   void run(int n, Task task, void* context) {
+    task_.store(task, std::memory_order_relaxed);
+    context_.store(context, std::memory_order_relaxed);
+    size_.store(n, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = generation(state_.load(std::memory_order_relaxed)) + 1;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = task;
-      context_ = context;
-      size_ = n;
-      pending_.store(num_threads_ - 1, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+      state_.store(gen << 32, std::memory_order_release);  // chunk 0 of a new generation
     }
     wake_.notify_all();
-    run_chunk(0);
-    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    work_on(gen);
+    auto finished = [this] { return done_.load(std::memory_order_acquire) == num_chunks_; };
+    if (!spin_until(finished)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      finished_.wait(lock, finished);
     }
   }
 
  private:
   // How long a thread busy-waits before it sleeps.
   static constexpr std::chrono::microseconds kSpin{50};
+  static constexpr uint64_t kChunkMask = 0xffffffffULL;
+  // Several chunks per thread, so that a thread descheduled mid-chunk holds up little work.
+  static constexpr int kChunksPerThread = 4;
+
+  static uint64_t generation(uint64_t state) { return state >> 32; }
 
   template <class Condition>
   static bool spin_until(Condition condition) {
@@ -94,42 +104,59 @@ class WorkerPool {
     }
   }
 
-  void run_chunk(int index) {
-    const int64_t n = size_;
-    const int begin = static_cast<int>(n * index / num_threads_);
-    const int end = static_cast<int>(n * (index + 1) / num_threads_);
-    if (begin < end) task_(context_, begin, end);
+  // Claims and runs chunks of generation `gen` until none is left.
+  void work_on(uint64_t gen) {
+    uint64_t state = state_.load(std::memory_order_acquire);
+    while (generation(state) == gen && (state & kChunkMask) < static_cast<uint64_t>(num_chunks_)) {
+      // Read before the claim: a successful claim proves they still belong to this generation.
+      const Task task = task_.load(std::memory_order_relaxed);
+      void* const context = context_.load(std::memory_order_relaxed);
+      const int64_t n = size_.load(std::memory_order_relaxed);
+      if (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+        continue;  // `state` now holds the current value
+      }
+      const int64_t chunk = static_cast<int64_t>(state & kChunkMask);
+      const int begin = static_cast<int>(n * chunk / num_chunks_);
+      const int end = static_cast<int>(n * (chunk + 1) / num_chunks_);
+      if (begin < end) task(context, begin, end);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == num_chunks_) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_.notify_one();
+      }
+      state = state_.load(std::memory_order_acquire);
+    }
   }
 
-  void work(int index) {
+  void work() {
     uint64_t seen = 0;
+    auto called = [&] { return generation(state_.load(std::memory_order_acquire)) != seen; };
     for (;;) {
-      if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+      if (!spin_until(called)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        wake_.wait(lock, called);
       }
-      seen = generation_.load(std::memory_order_acquire);
+      seen = generation(state_.load(std::memory_order_acquire));
       // stop_ is written before the generation changes, so the acquire above makes it visible.
       if (stop_.load(std::memory_order_relaxed)) return;
-      run_chunk(index);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
-      }
+      work_on(seen);
     }
   }
 
   const int num_threads_;
+  const int num_chunks_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::condition_variable finished_;
+  // Generation of the current call (high 32 bits) and the next unclaimed chunk (low 32 bits), in
+  // one word so that a claim can never take a chunk of another call.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> done_{0};  // chunks finished in the current call
   std::atomic<bool> stop_{false};
-  Task task_ = nullptr;
-  void* context_ = nullptr;
-  int size_ = 0;
+  std::atomic<Task> task_{nullptr};
+  std::atomic<void*> context_{nullptr};
+  std::atomic<int> size_{0};
 };
 
 }  // namespace xtra

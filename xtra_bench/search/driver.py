@@ -63,9 +63,8 @@ def make_tree(backend: str, legal_actions: np.ndarray, config: SearchConfig, see
         return Tree(legal_actions, num_threads=config.num_threads, **settings)
     if backend == "reference":
         return ReferenceTree(legal_actions, **settings)
-    raise UnknownNameError(
-        f"unknown search backend {backend!r}; choose one of {', '.join(BACKENDS)}.{closest_match_hint(backend, list(BACKENDS))}"
-    )
+    hint = closest_match_hint(backend, list(BACKENDS))
+    raise UnknownNameError(f"unknown search backend {backend!r}; choose one of {', '.join(BACKENDS)}.{hint}")
 
 
 def run_search(
