@@ -13,11 +13,11 @@ from xtra_bench.report.figures import Figure
 from xtra_bench.report.layout import Table, detail_table, paper_table, rliable_table
 
 
-def _tables(report: Report, setting_index: int) -> list[Table]:
+def _tables(report: Report, setting_index: int) -> tuple[list[Table], Table]:
+    """A section's summary tables (paper layout, rliable) and its per-game detail table."""
     section = report.settings[setting_index]
-    tables = [paper_table(section), detail_table(section)]
     rl = rliable_table(section, report.config.aggregate.reps)
-    return tables + [rl] if rl else tables
+    return [paper_table(section), *([rl] if rl else [])], detail_table(section)
 
 
 def _header_lines(report: Report) -> list[str]:
@@ -47,12 +47,14 @@ def markdown(report: Report, figures: list[Figure], root: Path) -> str:
         parts += ["", "## Warnings", "", *(f"- {w}" for w in report.warnings)]
     for i, section in enumerate(report.settings):
         parts += ["", f"## Setting: {section.table.setting}", ""]
-        parts += [_md_table(t) + "\n" for t in _tables(report, i)]
+        summary_tables, detail = _tables(report, i)
+        parts += [_md_table(t) + "\n" for t in summary_tables]
         if section.rliable is None:
             parts += [f"_No rliable aggregates: {section.rliable_note}._", ""]
         for fig in (f for f in figures if f.setting == section.table.setting):
             rel = fig.png.relative_to(root).as_posix()
             parts += [f"![{fig.caption}]({rel})", f"_{fig.caption}_ ([PDF]({fig.pdf.relative_to(root).as_posix()}))", ""]
+        parts += [_md_table(detail) + "\n"]
     return "\n".join(parts) + "\n"
 
 
@@ -93,9 +95,11 @@ def html_page(report: Report, figures: list[Figure]) -> str:
         parts.append(f'<div class="warnings"><h2>Warnings</h2><ul>{items}</ul></div>')
     for i, section in enumerate(report.settings):
         parts.append(f"<h2>Setting: {html.escape(section.table.setting)}</h2>")
-        parts += [_html_table(t) for t in _tables(report, i)]
+        summary_tables, detail = _tables(report, i)
+        parts += [_html_table(t) for t in summary_tables]
         if section.rliable is None:
             parts.append(f'<p class="note">No rliable aggregates: {html.escape(section.rliable_note)}.</p>')
         parts += [_embedded(f) for f in figures if f.setting == section.table.setting]
+        parts.append(_html_table(detail))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
