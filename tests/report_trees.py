@@ -48,7 +48,9 @@ def write_job(
         "env_steps": 100_000, "eval_episodes": len(final), "protocol_hash": hash_, "agent_config": {},
     }  # fmt: skip
     (job / "config.json").write_text(json.dumps(config))
-    rows = [{"step": s, "kind": "periodic", "episode": i, "return": r} for s, rs in (periodic or {}).items() for i, r in enumerate(rs)]
+    rows = [
+        {"step": s, "kind": "periodic", "episode": i, "return": r} for s, rs in (periodic or {}).items() for i, r in enumerate(rs)
+    ]
     if done:
         rows += [{"step": 100_000, "kind": "final", "episode": i, "return": r} for i, r in enumerate(final)]
     (job / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

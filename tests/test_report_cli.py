@@ -38,7 +38,9 @@ def test_writes_every_file_and_warns_about_few_seeds(tmp_path):
     out = runs / "report"
     names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
     expected = {"report.md", "index.html", "scores.csv", "summary.json"}
-    expected |= {f"figures/similar-{name}.{ext}" for name in ("scores", "aggregates", "profiles", "improvement") for ext in ("png", "pdf")}
+    expected |= {
+        f"figures/similar-{name}.{ext}" for name in ("scores", "aggregates", "profiles", "improvement") for ext in ("png", "pdf")
+    }
     assert expected <= names
     assert "fewer than 5 seeds" in result.output and "1 job(s) left out" in result.output
     md = (out / "report.md").read_text()
@@ -80,7 +82,9 @@ def test_a_job_from_another_protocol_inside_a_tree_is_refused(tmp_path):
     [
         pytest.param(lambda p: p.mkdir(), [], "not a results tree", id="not-a-tree"),
         pytest.param(lambda p: write_protocol(p), [], "no finished job", id="empty-tree"),
-        pytest.param(lambda p: small_tree(p), ["--baseline", "efficientzer"], "Did you mean 'efficientzero'", id="unknown-baseline"),
+        pytest.param(
+            lambda p: small_tree(p), ["--baseline", "efficientzer"], "Did you mean 'efficientzero'", id="unknown-baseline"
+        ),
         pytest.param(lambda p: small_tree(p), ["--reps", "0"], None, id="zero-reps"),
     ],
 )

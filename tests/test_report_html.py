@@ -25,7 +25,9 @@ def report_dir(tmp_path_factory):
                 periodic = {step: list(rng.normal(base * level * step / 50_000, 50, 2)) for step in (10_000, 20_000, 30_000)}
                 etas = {"Phoenix": [(s, 0.5 + 0.1 * seed) for s in (0, 10_000, 20_000)]} if agent == "xtra" else None
                 split = "shooter" if game == "Assault" else "maze"
-                write_job(root, agent, game, seed, list(rng.normal(base * level, 100, 4)), split=split, periodic=periodic, etas=etas)
+                write_job(
+                    root, agent, game, seed, list(rng.normal(base * level, 100, 4)), split=split, periodic=periodic, etas=etas
+                )
     result = CliRunner().invoke(main, ["report", str(root), "--reps", "200"])
     assert result.exit_code == 0, result.output
     return root / "report"

@@ -95,7 +95,9 @@ def test_interval_is_reproducible_and_independent_of_chunking(monkeypatch):
 
 
 def test_interval_of_constant_scores_is_a_point_and_contains_the_estimate():
-    np.testing.assert_allclose(bootstrap.interval(np.full((4, 3), 2.5), batched.aggregates, 200, np.random.default_rng(0))[:, 0], [2.5, 2.5])
+    np.testing.assert_allclose(
+        bootstrap.interval(np.full((4, 3), 2.5), batched.aggregates, 200, np.random.default_rng(0))[:, 0], [2.5, 2.5]
+    )
     scores = np.random.default_rng(5).normal(size=(10, 8))
     low, high = bootstrap.interval(scores, batched.aggregates, 2000, np.random.default_rng(0))
     point = batched.aggregates(scores[None])[0]
@@ -103,5 +105,7 @@ def test_interval_of_constant_scores_is_a_point_and_contains_the_estimate():
 
 
 def test_paired_interval_of_identical_constant_sets_is_one_half():
-    low, high = bootstrap.paired_interval(np.ones((3, 2)), np.ones((4, 2)), batched.probability_of_improvement, 100, np.random.default_rng(0))
+    low, high = bootstrap.paired_interval(
+        np.ones((3, 2)), np.ones((4, 2)), batched.probability_of_improvement, 100, np.random.default_rng(0)
+    )
     assert (low, high) == (0.5, 0.5)

@@ -90,6 +90,9 @@ def test_lookup_matches_agent_game_and_split():
 
 def test_aggregate_lookup_keeps_task_count_variants_apart():
     rows = published_aggregates(load_tables(), "diverse", "xtra", "diverse-4")
-    assert {(r.statistic, v.value, v.table) for r, v in rows} == {("human_normalized_mean", 1.74, "7"), ("human_normalized_median", 0.29, "7")}
+    assert {(r.statistic, v.value, v.table) for r, v in rows} == {
+        ("human_normalized_mean", 1.74, "7"),
+        ("human_normalized_median", 0.29, "7"),
+    }
     main = published_aggregates(load_tables(), "diverse", "xtra", "diverse")
     assert {v.value for r, v in main if r.statistic == "human_normalized_mean"} == {1.87}

@@ -122,9 +122,7 @@ def score_matrices(table: SettingTable, eval_interval: int | None) -> tuple[Scor
         return None, "no common game has a human reference and there is no baseline to normalise by"
     runs = min(table.cells[m, g].seeds for m in table.methods for g in games)
     chosen = {(m, g): table.cells[m, g].jobs[:runs] for m in table.methods for g in games}
-    scores = {
-        m: np.stack([norm(g, [j.score for j in chosen[m, g]]) for g in games], axis=1) for m in table.methods
-    }
+    scores = {m: np.stack([norm(g, [j.score for j in chosen[m, g]]) for g in games], axis=1) for m in table.methods}
     periodic = {key: [_periodic(j, eval_interval) for j in jobs] for key, jobs in chosen.items()}
     steps = sorted(set.intersection(*(set(p) for ps in periodic.values() for p in ps)))
     curves = {}
@@ -141,7 +139,12 @@ def score_matrices(table: SettingTable, eval_interval: int | None) -> tuple[Scor
 
 def _rliable_point(scores: np.ndarray) -> np.ndarray:
     return np.array(
-        [rly.aggregate_iqm(scores), rly.aggregate_median(scores), rly.aggregate_mean(scores), rly.aggregate_optimality_gap(scores)]
+        [
+            rly.aggregate_iqm(scores),
+            rly.aggregate_median(scores),
+            rly.aggregate_mean(scores),
+            rly.aggregate_optimality_gap(scores),
+        ]
     )
 
 

@@ -7,7 +7,14 @@ import dataclasses
 import numpy as np
 
 from xtra_bench.report.aggregates import AggregateConfig, RliableResults, rliable_results, score_matrices
-from xtra_bench.report.published import AggregateRow, PublishedTable, PublishedValue, load_tables, published_aggregates, published_score
+from xtra_bench.report.published import (
+    AggregateRow,
+    PublishedTable,
+    PublishedValue,
+    load_tables,
+    published_aggregates,
+    published_score,
+)
 from xtra_bench.report.scores import SettingTable, score_tables
 from xtra_bench.report.store import ResultsStore
 from xtra_bench.report.weights import eta_curves
@@ -59,7 +66,9 @@ class Report:
     warnings: tuple[str, ...]
 
 
-def _setting_report(table: SettingTable, tables: tuple[PublishedTable, ...], config: ReportConfig, eval_interval) -> SettingReport:
+def _setting_report(
+    table: SettingTable, tables: tuple[PublishedTable, ...], config: ReportConfig, eval_interval
+) -> SettingReport:
     published = {}
     agents = {}
     for (m, g), cell in table.cells.items():
@@ -68,7 +77,9 @@ def _setting_report(table: SettingTable, tables: tuple[PublishedTable, ...], con
         value = published_score(tables, job.agent, job.split, g)
         if value is not None:
             published[m, g] = value
-    aggregates = {m: rows for m, (agent, split) in agents.items() if (rows := published_aggregates(tables, table.setting, agent, split))}
+    aggregates = {
+        m: rows for m, (agent, split) in agents.items() if (rows := published_aggregates(tables, table.setting, agent, split))
+    }
     matrices, note = score_matrices(table, eval_interval)
     results = rliable_results(matrices, table.baseline, config.aggregate) if matrices is not None else None
     return SettingReport(table, published, aggregates, results, note, eta_curves(table))
@@ -77,7 +88,9 @@ def _setting_report(table: SettingTable, tables: tuple[PublishedTable, ...], con
 def _warnings(store: ResultsStore, tables: list[SettingTable], config: ReportConfig) -> list[str]:
     out = []
     if store.mixed:
-        out.append(f"results from different protocols are aggregated (--allow-mixed): {', '.join(sorted(set(store.protocols.values())))}")
+        out.append(
+            f"results from different protocols are aggregated (--allow-mixed): {', '.join(sorted(set(store.protocols.values())))}"
+        )
     if store.skipped:
         out.append(f"{len(store.skipped)} job(s) left out: " + "; ".join(f"{p} ({why})" for p, why in store.skipped))
     for table in tables:
@@ -85,7 +98,8 @@ def _warnings(store: ResultsStore, tables: list[SettingTable], config: ReportCon
         if few:
             out.append(f"{table.setting}: fewer than {config.min_seeds} seeds behind " + ", ".join(few))
         if table.baseline is None:
-            out.append(f"{table.setting}: no results of the baseline {config.baseline!r}, so no improvement rows or improvement probabilities")
+            missing = f"{table.setting}: no results of the baseline {config.baseline!r}"
+            out.append(f"{missing}, so no improvement rows or improvement probabilities")
     return out
 
 

@@ -13,13 +13,24 @@ from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 @click.argument("runs_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="Report folder (default: RUNS_DIR/report of the first RUNS_DIR).")
 @click.option("--baseline", default="efficientzero", show_default=True, help="Agent that improvements are measured against.")
-@click.option("--reps", type=click.IntRange(min=1), default=50_000, show_default=True, help="Stratified bootstrap replicates per interval.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap's random generator.")
+@click.option(
+    "--reps", type=click.IntRange(min=1), default=50_000, show_default=True, help="Stratified bootstrap replicates per interval."
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap's random generator."
+)
 @click.option("--allow-mixed", is_flag=True, help="Aggregate results run under different protocols (refused by default).")
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @click.pass_context
 def report_command(
-    ctx: click.Context, runs_dirs: tuple[Path, ...], out: Path | None, baseline: str, reps: int, seed: int, allow_mixed: bool, force: bool
+    ctx: click.Context,
+    runs_dirs: tuple[Path, ...],
+    out: Path | None,
+    baseline: str,
+    reps: int,
+    seed: int,
+    allow_mixed: bool,
+    force: bool,
 ) -> None:
     """Write report.md, index.html, scores.csv, summary.json and figures for RUNS_DIR... .
 
@@ -40,7 +51,9 @@ def report_command(
     store = load_results(runs_dirs, allow_mixed=allow_mixed)
     agents = sorted({j.agent for j in store.jobs})
     if baseline not in agents and ctx.get_parameter_source("baseline") != click.core.ParameterSource.DEFAULT:
-        raise UnknownNameError(f"no results of baseline {baseline!r}.{closest_match_hint(baseline, agents)} Agents with results: {', '.join(agents)}")
+        raise UnknownNameError(
+            f"no results of baseline {baseline!r}.{closest_match_hint(baseline, agents)} Agents with results: {', '.join(agents)}"
+        )
     if out.resolve() in {r.resolve() for r in runs_dirs}:
         raise ConfigError(f"--out {out} is a results tree; write the report to a folder of its own")
     config = ReportConfig(baseline=baseline, aggregate=AggregateConfig(reps=reps, seed=seed))
@@ -48,5 +61,7 @@ def report_command(
     index = write_report(report, out, force=force)
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo(f"{len(store.jobs)} jobs, {len(report.settings)} setting(s): {', '.join(s.table.setting for s in report.settings)}")
+    click.echo(
+        f"{len(store.jobs)} jobs, {len(report.settings)} setting(s): {', '.join(s.table.setting for s in report.settings)}"
+    )
     click.echo(f"Report: {index}")

@@ -21,12 +21,12 @@ def _tables(report: Report, setting_index: int) -> tuple[list[Table], Table]:
 
 
 def _header_lines(report: Report) -> list[str]:
-    store = report.store
+    store, boot = report.store, report.config.aggregate
     hashes = ", ".join(sorted(set(store.protocols.values())))
     return [
         f"Results: {', '.join(str(r) for r in store.roots)}",
         f"Protocol hash: {hashes}; {len(store.jobs)} finished jobs",
-        f"Baseline: {report.config.baseline}; bootstrap: {report.config.aggregate.reps:,} replicates, seed {report.config.aggregate.seed}",
+        f"Baseline: {report.config.baseline}; bootstrap: {boot.reps:,} replicates, seed {boot.seed}",
         f"xtra-bench {__version__}",
     ]
 
@@ -74,7 +74,9 @@ def _html_table(table: Table) -> str:
     published = [h.endswith("(published)") or h == "Published" for h in table.headers]
     cls = lambda i: ' class="published"' if published[i] else ""  # noqa: E731
     head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(table.headers))
-    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in table.rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in table.rows
+    )
     note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
     return f"<h3>{html.escape(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 

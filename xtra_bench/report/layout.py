@@ -30,7 +30,7 @@ def number(value: float | None, digits: int = 2) -> str:
 
 
 def interval(point: float, low: float, high: float, digits: int = 2) -> str:
-    """"point [low, high]"."""
+    """ "point [low, high]"."""
     return f"{number(point, digits)} [{number(low, digits)}, {number(high, digits)}]"
 
 
@@ -63,13 +63,17 @@ def paper_table(section: SettingReport) -> Table:
         for statistic, attr in (("mean_improvement", "mean"), ("median_improvement", "median")):
             label = f"{statistic.split('_')[0].capitalize()} improvement"
             cells = [
-                _published(_published_aggregate(section, m, group, statistic), 2) if pub else number(getattr(per_method.get(m), attr, None))
+                _published(_published_aggregate(section, m, group, statistic), 2)
+                if pub
+                else number(getattr(per_method.get(m), attr, None))
                 for m, pub in columns
             ]
             rows.append((group, label, *cells))
     for statistic, attr in (("human_normalized_mean", "mean"), ("human_normalized_median", "median")):
         cells = [
-            _published(_published_aggregate(section, m, "all", statistic), 2) if pub else number(getattr(t.human.get(m), attr, None))
+            _published(_published_aggregate(section, m, "all", statistic), 2)
+            if pub
+            else number(getattr(t.human.get(m), attr, None))
             for m, pub in columns
         ]
         if any(c != "-" for c in cells):
@@ -88,7 +92,18 @@ def paper_table(section: SettingReport) -> Table:
 def detail_table(section: SettingReport) -> Table:
     """One row per (game, method): how many seeds and episodes stand behind every number."""
     t = section.table
-    headers = ("Game", "Method", "Seeds", "Episodes/seed", "Mean", "95% CI", "Std", "Human-norm.", f"/ {t.baseline or 'baseline'}", PUBLISHED.capitalize())
+    headers = (
+        "Game",
+        "Method",
+        "Seeds",
+        "Episodes/seed",
+        "Mean",
+        "95% CI",
+        "Std",
+        "Human-norm.",
+        f"/ {t.baseline or 'baseline'}",
+        PUBLISHED.capitalize(),
+    )
     rows = []
     for g in t.games:
         for m in t.methods:
@@ -110,7 +125,12 @@ def detail_table(section: SettingReport) -> Table:
                     _published(section.published.get((m, g)), 1),
                 )
             )
-    return Table(f"{t.setting}: per game, with seeds and episodes", headers, tuple(rows), "95% CI: Student t over seeds (none with one seed).")
+    return Table(
+        f"{t.setting}: per game, with seeds and episodes",
+        headers,
+        tuple(rows),
+        "95% CI: Student t over seeds (none with one seed).",
+    )
 
 
 def rliable_table(section: SettingReport, reps: int) -> Table | None:

@@ -48,9 +48,24 @@ def scores_csv(report: Report) -> str:
                     continue
                 pub = section.published.get((m, g))
                 writer.writerow(
-                    [t.setting, g, t.category(g), m, c.jobs[0].agent, c.jobs[0].split, c.seeds, ";".join(map(str, c.episodes)),
-                     c.mean, c.ci_low, c.ci_high, c.std, c.human_normalized, c.relative,
-                     pub.value if pub else "", pub.table if pub else ""]  # fmt: skip
+                    [
+                        t.setting,
+                        g,
+                        t.category(g),
+                        m,
+                        c.jobs[0].agent,
+                        c.jobs[0].split,
+                        c.seeds,
+                        ";".join(map(str, c.episodes)),
+                        c.mean,
+                        c.ci_low,
+                        c.ci_high,
+                        c.std,
+                        c.human_normalized,
+                        c.relative,
+                        pub.value if pub else "",
+                        pub.table if pub else "",
+                    ]  # fmt: skip
                 )
     return buf.getvalue()
 
@@ -69,9 +84,14 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
                 group: {m: {"mean": _num(a.mean), "median": _num(a.median), "games": a.games} for m, a in per.items()}
                 for group, per in t.improvement.items()
             },
-            "human_normalized": {m: {"mean": _num(a.mean), "median": _num(a.median), "games": a.games} for m, a in t.human.items()},
+            "human_normalized": {
+                m: {"mean": _num(a.mean), "median": _num(a.median), "games": a.games} for m, a in t.human.items()
+            },
             "published": {
-                m: [{"table": v.table, "column": v.label, "group": row.group, "statistic": row.statistic, "value": v.value} for row, v in rows]
+                m: [
+                    {"table": v.table, "column": v.label, "group": row.group, "statistic": row.statistic, "value": v.value}
+                    for row, v in rows
+                ]
                 for m, rows in section.published_aggregates.items()
             },
             "rliable_note": section.rliable_note,
@@ -82,11 +102,15 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
                 "games": list(r.matrices.games),
                 "runs": r.matrices.runs,
                 "aggregates": {
-                    m: {name: {"point": _num(p[i]), "ci": [_num(r.ci[m][0, i]), _num(r.ci[m][1, i])]} for i, name in enumerate(AGGREGATE_NAMES)}
+                    m: {
+                        name: {"point": _num(p[i]), "ci": [_num(r.ci[m][0, i]), _num(r.ci[m][1, i])]}
+                        for i, name in enumerate(AGGREGATE_NAMES)
+                    }
                     for m, p in r.point.items()
                 },
                 "probability_of_improvement": {
-                    m: {"over": t.baseline, "point": _num(p), "ci": [_num(ci[0]), _num(ci[1])]} for m, (p, ci) in r.improvement.items()
+                    m: {"over": t.baseline, "point": _num(p), "ci": [_num(ci[0]), _num(ci[1])]}
+                    for m, (p, ci) in r.improvement.items()
                 },
                 "sample_efficiency": {
                     "steps": r.matrices.steps.tolist(),
@@ -102,7 +126,15 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
         "bootstrap": {"reps": cfg.aggregate.reps, "seed": cfg.aggregate.seed, "confidence": cfg.aggregate.confidence},
         "warnings": list(report.warnings),
         "settings": sections,
-        "figures": [{"setting": f.setting, "name": f.name, "png": f.png.relative_to(root).as_posix(), "pdf": f.pdf.relative_to(root).as_posix()} for f in figures],
+        "figures": [
+            {
+                "setting": f.setting,
+                "name": f.name,
+                "png": f.png.relative_to(root).as_posix(),
+                "pdf": f.pdf.relative_to(root).as_posix(),
+            }
+            for f in figures
+        ],
     }
 
 

@@ -77,7 +77,10 @@ class PublishedTable:
             groups[OVERALL] = list(self.rows)
             out = []
             for group, rows in groups.items():
-                stats = {k: mean_and_median([baseline_relative(r["scores"][k], r["scores"][self.baseline]) for r in rows]) for k in self.columns}
+                stats = {
+                    k: mean_and_median([baseline_relative(r["scores"][k], r["scores"][self.baseline]) for r in rows])
+                    for k in self.columns
+                }
                 out.append(AggregateRow(group, "mean_improvement", {k: v[0] for k, v in stats.items()}))
                 out.append(AggregateRow(group, "median_improvement", {k: v[1] for k, v in stats.items()}))
             return tuple(out)
@@ -93,7 +96,14 @@ def _table(data: dict) -> PublishedTable:
     columns = {k: Column(k, c["label"], c.get("agent"), c.get("split")) for k, c in data["columns"].items()}
     aggregates = tuple(AggregateRow(a["group"], a["statistic"], a["values"]) for a in data["aggregates"])
     return PublishedTable(
-        data["table"], data["title"], data["setting"], data["aggregate"], data.get("baseline"), columns, tuple(data["rows"]), aggregates
+        data["table"],
+        data["title"],
+        data["setting"],
+        data["aggregate"],
+        data.get("baseline"),
+        columns,
+        tuple(data["rows"]),
+        aggregates,
     )
 
 

@@ -168,12 +168,16 @@ def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> Resu
     hashes = sorted({*protocols.values(), *(j.protocol_hash for j in jobs if j.protocol_hash)})
     if len(hashes) > 1 and not allow_mixed:
         where = "; ".join(f"{h} in {', '.join(sorted(_places(h, protocols, jobs)))}" for h in hashes)
-        raise ConfigError(f"results come from {len(hashes)} different protocols ({where}); pass --allow-mixed to aggregate them anyway")
+        raise ConfigError(
+            f"results come from {len(hashes)} different protocols ({where}); pass --allow-mixed to aggregate them anyway"
+        )
     seen: dict[tuple, Path] = {}
     for job in jobs:
         key = (job.agent, job.split, job.target, job.seed)
         if key in seen:
-            raise ConfigError(f"{job.agent} on {job.target} ({job.split}) seed {job.seed} appears twice: {seen[key]} and {job.path}")
+            raise ConfigError(
+                f"{job.agent} on {job.target} ({job.split}) seed {job.seed} appears twice: {seen[key]} and {job.path}"
+            )
         seen[key] = job.path
     if not jobs:
         raise ConfigError(
