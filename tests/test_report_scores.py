@@ -121,3 +121,42 @@ def test_task_weights_are_averaged_over_seeds(tree):
     (table,) = score_tables(load_results([tree]), "efficientzero")
     curve = eta_curves(table)["xtra"]["Assault"]["Phoenix"]
     np.testing.assert_allclose(curve, [[0, 10_000], [1.0, (0.5 + 0.7) / 2], [2, 2]])
+
+
+def test_minatar_falls_back_to_baseline_normalised_aggregates(tmp_path):
+    root = tmp_path / "runs"
+    write_protocol(root)
+    for agent, per_seed in (("efficientzero", (10.0, 30.0)), ("xtra", (40.0, 20.0))):
+        for seed, score in enumerate(per_seed):
+            write_job(root, agent, "MinAtar-Breakout", seed, [score], split="minatar")
+    (table,) = score_tables(load_results([root]), "efficientzero")
+    assert table.setting == "minatar" and table.human == {}
+    matrices, _ = score_matrices(table, eval_interval=None)
+    # MinAtar games have no human reference: scores are divided by the baseline's mean, 20
+    assert matrices.normalization == "baseline"
+    np.testing.assert_allclose(matrices.scores["xtra"], [[2.0], [1.0]])
+    assert table.cells["xtra", "MinAtar-Breakout"].relative == pytest.approx(30 / 20)
+
+
+def test_task_count_variant_is_its_own_column_beside_its_published_number(tmp_path):
+    # one results tree per split, as `xtra-bench run --split diverse-4 --out ...` writes them
+    main_tree, variant_tree = tmp_path / "diverse", tmp_path / "diverse-4"
+    write_protocol(main_tree), write_protocol(variant_tree)
+    write_job(main_tree, "xtra", "Hero", 0, [9000.0], split="diverse")
+    write_job(main_tree, "efficientzero", "Hero", 0, [9000.0], split="diverse")
+    write_job(variant_tree, "xtra", "Hero", 0, [9000.0], split="diverse-4")
+    args = ["report", str(main_tree), str(variant_tree), "--out", str(tmp_path / "rep"), "--reps", "50"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    rows = {(r[3], r[1]): r for r in (line.split(",") for line in (tmp_path / "rep" / "scores.csv").read_text().splitlines())}
+    assert rows["xtra (diverse-4)", "Hero"][-2:] == ["9654.9", "7"]  # Table 7, 4 pretraining tasks
+    assert rows["xtra", "Hero"][-2:] == ["10631.8", "2"]
+
+
+def test_damaged_job_is_one_clear_line(tree, tmp_path):
+    config = tree / "jobs" / "xtra" / "Alien" / "seed-0" / "config.json"
+    config.write_text(json.dumps({k: v for k, v in json.loads(config.read_text()).items() if k != "agent"}))
+    result = CliRunner().invoke(main, ["report", str(tree), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "does not follow the results layout" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -87,10 +87,8 @@ def _setting_report(
 
 def _warnings(store: ResultsStore, tables: list[SettingTable], config: ReportConfig) -> list[str]:
     out = []
-    if store.mixed:
-        out.append(
-            f"results from different protocols are aggregated (--allow-mixed): {', '.join(sorted(set(store.protocols.values())))}"
-        )
+    if len(store.hashes) > 1:
+        out.append(f"results from different protocols are aggregated (--allow-mixed): {', '.join(store.hashes)}")
     if store.skipped:
         out.append(f"{len(store.skipped)} job(s) left out: " + "; ".join(f"{p} ({why})" for p, why in store.skipped))
     for table in tables:

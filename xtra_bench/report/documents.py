@@ -22,7 +22,7 @@ def _tables(report: Report, setting_index: int) -> tuple[list[Table], Table]:
 
 def _header_lines(report: Report) -> list[str]:
     store, boot = report.store, report.config.aggregate
-    hashes = ", ".join(sorted(set(store.protocols.values())))
+    hashes = ", ".join(store.hashes)
     return [
         f"Results: {', '.join(str(r) for r in store.roots)}",
         f"Protocol hash: {hashes}; {len(store.jobs)} finished jobs",

@@ -73,9 +73,9 @@ class ResultsStore:
     skipped: tuple[tuple[str, str], ...]
 
     @property
-    def mixed(self) -> bool:
-        """True when the jobs come from more than one protocol."""
-        return len({j.protocol_hash for j in self.jobs} | set(self.protocols.values())) > 1
+    def hashes(self) -> tuple[str, ...]:
+        """Every protocol hash of the roots and their jobs, sorted."""
+        return tuple(sorted({j.protocol_hash for j in self.jobs if j.protocol_hash} | set(self.protocols.values())))
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -100,6 +100,17 @@ def _read_json(path: Path) -> dict:
 
 
 def _read_job(path: Path, config: dict) -> Job:
+    try:
+        return _parse_job(path, config)
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{path} does not follow the results layout ({type(exc).__name__}: {exc}); the results tree is damaged"
+        ) from None
+
+
+def _parse_job(path: Path, config: dict) -> Job:
     evals = _read_jsonl(path / "evals.jsonl")
     final = np.array([r["return"] for r in evals if r.get("kind") == "final"], dtype=np.float64)
     periodic: dict[int, list[float]] = {}
@@ -151,8 +162,13 @@ def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> Resu
         if not marker.is_file():
             raise ConfigError(f"{root} is not a results tree (no protocol.json); give the --out directory of `xtra-bench run`")
         data = _read_json(marker)
+        if not isinstance(data.get("hash"), str):
+            raise ConfigError(f"{marker} has no protocol hash; the results tree is damaged")
         protocols[str(root)] = data["hash"]
         protocol = protocol or data.get("protocol", {})
+    places: dict[str, set[str]] = {}  # protocol hash -> results trees and jobs that carry it
+    for root, hash_ in protocols.items():
+        places.setdefault(hash_, set()).add(root)
     jobs: list[Job] = []
     skipped: list[tuple[str, str]] = []
     for root in paths:
@@ -164,12 +180,13 @@ def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> Resu
             if job.final_returns.size == 0:
                 skipped.append((str(path), "DONE but no final evaluation rows"))
                 continue
+            if job.protocol_hash and job.protocol_hash != protocols[str(root)]:
+                places.setdefault(job.protocol_hash, set()).add(str(path))
             jobs.append(job)
-    hashes = sorted({*protocols.values(), *(j.protocol_hash for j in jobs if j.protocol_hash)})
-    if len(hashes) > 1 and not allow_mixed:
-        where = "; ".join(f"{h} in {', '.join(sorted(_places(h, protocols, jobs)))}" for h in hashes)
+    if len(places) > 1 and not allow_mixed:
+        where = "; ".join(f"{h} in {', '.join(sorted(p))}" for h, p in sorted(places.items()))
         raise ConfigError(
-            f"results come from {len(hashes)} different protocols ({where}); pass --allow-mixed to aggregate them anyway"
+            f"results come from {len(places)} different protocols ({where}); pass --allow-mixed to aggregate them anyway"
         )
     seen: dict[tuple, Path] = {}
     for job in jobs:
@@ -184,8 +201,3 @@ def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> Resu
             f"no finished job under {', '.join(map(str, paths))} (expected jobs/<agent>/<target>/seed-<s>/ with DONE)"
         )
     return ResultsStore(paths, protocols, protocol, tuple(jobs), tuple(skipped))
-
-
-def _places(hash_: str, protocols: dict[str, str], jobs: list[Job]) -> set[str]:
-    places = {root for root, h in protocols.items() if h == hash_}
-    return places or {str(j.path.parent.parent.parent.parent) for j in jobs if j.protocol_hash == hash_}
