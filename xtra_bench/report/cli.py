@@ -10,7 +10,9 @@ from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 
 
 @click.command("report")
-@click.argument("runs_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "runs_dirs", nargs=-1, required=True, metavar="RUNS_DIR...", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Report folder (default: RUNS_DIR/report of the first RUNS_DIR).")
 @click.option("--baseline", default="efficientzero", show_default=True, help="Agent that improvements are measured against.")
 @click.option(

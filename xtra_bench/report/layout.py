@@ -61,7 +61,7 @@ def paper_table(section: SettingReport) -> Table:
         rows.append((t.category(g), g, *cells))
     for group, per_method in t.improvement.items():
         for statistic, attr in (("mean_improvement", "mean"), ("median_improvement", "median")):
-            label = f"{statistic.split('_')[0].capitalize()} improvement"
+            label = f"{attr.capitalize()} improvement"
             cells = [
                 _published(_published_aggregate(section, m, group, statistic), 2)
                 if pub
@@ -78,13 +78,14 @@ def paper_table(section: SettingReport) -> Table:
         ]
         if any(c != "-" for c in cells):
             rows.append(("Human-normalised", attr, *cells))
-    note = (
-        f"Scores: mean over seeds of each seed's mean final-evaluation return. Improvement = score / {t.baseline}'s score"
-        " on the same game (the paper's Table 1). Human-normalised: games with a human reference only (the paper's"
-        " Table 2; Carnival and Pooyan have none). Published columns: the paper's numbers for the same agent, game and split,"
-        " T<n> = its Table n."
-        if t.baseline
-        else "Scores: mean over seeds. No baseline results, so no improvement rows."
+    seeds = sorted({c.seeds for c in t.cells.values()})
+    span = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    note = f"Scores: mean over {span} seeds of each seed's mean final-evaluation return."
+    if t.baseline:
+        note += f" Improvement = score / {t.baseline}'s score on the same game (the paper's Table 1)."
+    note += (
+        " Human-normalised: games with a human reference only (the paper's Table 2; Carnival and Pooyan have none)."
+        " Published columns: the paper's numbers for the same agent, game and split; T<n> = its Table n."
     )
     return Table(f"{t.setting}: scores in the paper's layout", headers, tuple(rows), note)
 

@@ -89,11 +89,6 @@ class GameScore:
     relative: float | None = None
 
     @property
-    def seed_scores(self) -> np.ndarray:
-        """float [seeds]: each seed's score."""
-        return np.array([j.score for j in self.jobs])
-
-    @property
     def seeds(self) -> int:
         return len(self.jobs)
 
@@ -136,10 +131,6 @@ class SettingTable:
 
     def category(self, game: str) -> str:
         return get_game(game).category or NO_CATEGORY
-
-    def splits(self) -> dict[str, str]:
-        """method -> split it was run on (variant splits only differ within a table)."""
-        return {m: c.jobs[0].split for (m, _), c in self.cells.items()}
 
 
 def _game_order(game: str, split: str) -> tuple:
