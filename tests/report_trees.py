@@ -1,0 +1,64 @@
+"""Results trees built by hand, exactly as the results contract of ``xtra-bench run`` lays them out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from xtra_bench.protocol import Protocol
+
+
+def write_protocol(root: Path, protocol: Protocol | None = None, hash_: str | None = None) -> str:
+    """Writes RUNS_DIR/protocol.json and returns its hash."""
+    protocol = protocol or Protocol()
+    hash_ = hash_ or protocol.hash()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "protocol.json").write_text(json.dumps({"hash": hash_, "protocol": protocol.to_json()}))
+    return hash_
+
+
+def write_job(
+    root: Path,
+    agent: str,
+    target: str,
+    seed: int,
+    final: list[float],
+    *,
+    split: str = "shooter",
+    pretrain: tuple[str, ...] = (),
+    periodic: dict[int, list[float]] | None = None,
+    etas: dict[str, list[tuple[int, float]]] | None = None,
+    done: bool = True,
+    protocol_hash: str | None = None,
+) -> Path:
+    """Writes jobs/<agent>/<target>/seed-<seed>/ with its config, evaluations, metrics and DONE.
+
+    Args:
+        final: returns of the final evaluation, one per episode.
+        periodic: env step -> returns of that periodic evaluation.
+        etas: offline game -> (env step, eta) logged in metrics.jsonl.
+        done: write the completion marker.
+        protocol_hash: the job's protocol hash (default: the tree's protocol.json hash).
+    """
+    job = root / "jobs" / agent / target / f"seed-{seed}"
+    job.mkdir(parents=True)
+    hash_ = protocol_hash or json.loads((root / "protocol.json").read_text())["hash"]
+    config = {
+        "agent": agent, "target": target, "seed": seed, "split": split, "pretrain": list(pretrain), "preset": "smoke",
+        "env_steps": 100_000, "eval_episodes": len(final), "protocol_hash": hash_, "agent_config": {},
+    }  # fmt: skip
+    (job / "config.json").write_text(json.dumps(config))
+    rows = [
+        {"step": s, "kind": "periodic", "episode": i, "return": r} for s, rs in (periodic or {}).items() for i, r in enumerate(rs)
+    ]
+    if done:
+        rows += [{"step": 100_000, "kind": "final", "episode": i, "return": r} for i, r in enumerate(final)]
+    (job / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    metrics = {}
+    for game, points in (etas or {}).items():
+        for step, eta in points:
+            metrics.setdefault(step, {"step": step, "loss": 1.0})[f"eta/{game}"] = eta
+    (job / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for _, m in sorted(metrics.items())))
+    if done:
+        (job / "DONE").write_text(json.dumps({"finished_at": "2024-01-01T00:00:00", "wall_seconds": 1.0}))
+    return job

@@ -1,0 +1,162 @@
+"""Report numbers on a constructed results tree, against values computed by hand."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from report_trees import write_job, write_protocol
+
+from xtra_bench.cli import main
+from xtra_bench.report.aggregates import AggregateConfig, rliable_results, score_matrices
+from xtra_bench.report.scores import mean_ci, score_tables
+from xtra_bench.report.store import load_results
+
+# Reference scores written out by hand (the standard Atari table).
+ASSAULT = (222.4, 742.0)
+ALIEN = (227.8, 7127.7)
+
+
+def hn(score, ref):
+    return (score - ref[0]) / (ref[1] - ref[0])
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """Two seeds of efficientzero and xtra on Assault and Carnival (shooter) and Alien (maze).
+
+    Per-seed scores (mean of each seed's final episodes):
+        efficientzero: Assault 500, 700; Carnival 2000, 2000; Alien 500, 700
+        xtra:          Assault 900, 1100; Carnival 3000, 2000; Alien 300, 300
+    """
+    root = tmp_path / "runs"
+    write_protocol(root)
+    finals = {
+        ("efficientzero", "Assault"): ([400.0, 600.0], [700.0, 700.0]),
+        ("efficientzero", "Carnival"): ([2000.0], [1000.0, 3000.0]),
+        ("efficientzero", "Alien"): ([500.0], [700.0]),
+        ("xtra", "Assault"): ([900.0], [1100.0]),
+        ("xtra", "Carnival"): ([3000.0], [2000.0]),
+        ("xtra", "Alien"): ([300.0], [300.0]),
+    }
+    for (agent, game), per_seed in finals.items():
+        split = "maze" if game == "Alien" else "shooter"
+        for seed, final in enumerate(per_seed):
+            # periodic evaluations land a few steps past the 10k grid, as agents report them
+            periodic = {10_003: [seed * 10.0 + 300.0], 20_006: [seed * 10.0 + 600.0]}
+            etas = {"Phoenix": [(0, 1.0), (10_000, 0.5 + 0.2 * seed)]} if agent == "xtra" else None
+            write_job(root, agent, game, seed, final, split=split, periodic=periodic, etas=etas)
+    return root
+
+
+def test_per_game_scores_and_paper_aggregates(tree):
+    (table,) = score_tables(load_results([tree]), "efficientzero")
+    assert table.setting == "similar"
+    assert table.games == ("Assault", "Carnival", "Alien")  # shooter targets first, as in Table 1
+    assert table.methods == ("efficientzero", "xtra")
+    ez = table.cells["efficientzero", "Assault"]
+    assert (ez.seeds, ez.episodes, ez.mean) == (2, (2, 2), 600.0)
+    # Student t with 1 degree of freedom: t(0.975, 1) = 12.7062047; std of (500, 700) = 141.42
+    assert (ez.ci_low, ez.ci_high) == pytest.approx((600 - 12.7062047 * 100, 600 + 12.7062047 * 100))
+    assert ez.human_normalized == pytest.approx(hn(600, ASSAULT))
+    assert table.cells["xtra", "Assault"].human_normalized == pytest.approx(hn(1000, ASSAULT))
+    assert table.cells["xtra", "Carnival"].human_normalized is None
+    rel = {g: table.cells["xtra", g].relative for g in table.games}
+    assert rel == pytest.approx({"Assault": 1000 / 600, "Carnival": 2500 / 2000, "Alien": 300 / 600})
+    shooter, maze, overall = (table.improvement[g]["xtra"] for g in ("Shooter", "Maze", "Overall"))
+    assert (shooter.mean, shooter.median, shooter.games) == pytest.approx(((1000 / 600 + 1.25) / 2, (1000 / 600 + 1.25) / 2, 2))
+    assert (maze.mean, maze.median) == pytest.approx((0.5, 0.5))
+    assert (overall.mean, overall.median, overall.games) == pytest.approx(((1000 / 600 + 1.25 + 0.5) / 3, 1.25, 3))
+    human = table.human["xtra"]  # Carnival has no human score and is left out
+    assert (human.mean, human.median, human.games) == pytest.approx(((hn(1000, ASSAULT) + hn(300, ALIEN)) / 2,) * 2 + (2,))
+
+
+def test_rliable_inputs_and_iqm_by_hand(tree):
+    (table,) = score_tables(load_results([tree]), "efficientzero")
+    matrices, note = score_matrices(table, eval_interval=10_000)
+    assert (matrices.normalization, matrices.games, matrices.runs) == ("human", ("Assault", "Alien"), 2)
+    assert "Carnival left out" in note
+    np.testing.assert_allclose(matrices.scores["xtra"], [[hn(900, ASSAULT), hn(300, ALIEN)], [hn(1100, ASSAULT), hn(300, ALIEN)]])
+    assert matrices.steps.tolist() == [10_000, 20_000]
+    results = rliable_results(matrices, "efficientzero", AggregateConfig(reps=500))
+    # IQM of 4 values drops the lowest and the highest: the two Alien scores are tied lowest.
+    assert results.point["xtra"][0] == pytest.approx((hn(300, ALIEN) + hn(900, ASSAULT)) / 2)
+    assert results.point["xtra"][2] == pytest.approx((hn(1000, ASSAULT) + hn(300, ALIEN)) / 2)
+    # xtra beats efficientzero on Assault in all 4 run pairs, loses on Alien in all 4: P = (1 + 0) / 2
+    assert results.improvement["xtra"][0] == pytest.approx(0.5)
+    # periodic curve of xtra at 10k: Assault runs 300, 310 and Alien runs 300, 310, normalised; IQM of 4
+    at_10k = sorted([hn(300, ASSAULT), hn(310, ASSAULT), hn(300, ALIEN), hn(310, ALIEN)])
+    assert results.curve_point["xtra"][0] == pytest.approx((at_10k[1] + at_10k[2]) / 2)
+
+
+def test_summary_and_csv_carry_the_same_numbers(tree, tmp_path):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(tree), "--out", str(out), "--reps", "300"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    similar = summary["settings"]["similar"]
+    assert similar["improvement"]["Overall"]["xtra"]["mean"] == pytest.approx((1000 / 600 + 1.25 + 0.5) / 3)
+    assert similar["human_normalized"]["efficientzero"]["mean"] == pytest.approx((hn(600, ASSAULT) + hn(600, ALIEN)) / 2)
+    iqm = similar["rliable"]["aggregates"]["xtra"]["IQM"]
+    assert iqm["point"] == pytest.approx((hn(300, ALIEN) + hn(900, ASSAULT)) / 2)
+    assert iqm["ci"][0] <= iqm["point"] <= iqm["ci"][1]
+    assert summary["bootstrap"]["reps"] == 300
+    rows = [line.split(",") for line in (out / "scores.csv").read_text().splitlines()]
+    header, body = rows[0], rows[1:]
+    xtra_assault = dict(zip(header, next(r for r in body if r[1] == "Assault" and r[3] == "xtra")))
+    assert float(xtra_assault["mean"]) == 1000.0 and xtra_assault["seeds"] == "2" and xtra_assault["episodes_per_seed"] == "1;1"
+    # the paper's Table 1 prints XTRA's Assault score as 1294.6
+    assert (xtra_assault["published"], xtra_assault["published_table"]) == ("1294.6", "1")
+    assert any(f["name"] == "task-weights-xtra" for f in summary["figures"])
+
+
+def test_mean_ci_with_one_seed_has_no_interval():
+    mean, low, high = mean_ci(np.array([3.0]))
+    assert mean == 3.0 and np.isnan(low) and np.isnan(high)
+
+
+def test_task_weights_are_averaged_over_seeds(tree):
+    from xtra_bench.report.weights import eta_curves
+
+    (table,) = score_tables(load_results([tree]), "efficientzero")
+    curve = eta_curves(table)["xtra"]["Assault"]["Phoenix"]
+    np.testing.assert_allclose(curve, [[0, 10_000], [1.0, (0.5 + 0.7) / 2], [2, 2]])
+
+
+def test_minatar_falls_back_to_baseline_normalised_aggregates(tmp_path):
+    root = tmp_path / "runs"
+    write_protocol(root)
+    for agent, per_seed in (("efficientzero", (10.0, 30.0)), ("xtra", (40.0, 20.0))):
+        for seed, score in enumerate(per_seed):
+            write_job(root, agent, "MinAtar-Breakout", seed, [score], split="minatar")
+    (table,) = score_tables(load_results([root]), "efficientzero")
+    assert table.setting == "minatar" and table.human == {}
+    matrices, _ = score_matrices(table, eval_interval=None)
+    # MinAtar games have no human reference: scores are divided by the baseline's mean, 20
+    assert matrices.normalization == "baseline"
+    np.testing.assert_allclose(matrices.scores["xtra"], [[2.0], [1.0]])
+    assert table.cells["xtra", "MinAtar-Breakout"].relative == pytest.approx(30 / 20)
+
+
+def test_task_count_variant_is_its_own_column_beside_its_published_number(tmp_path):
+    # one results tree per split, as `xtra-bench run --split diverse-4 --out ...` writes them
+    main_tree, variant_tree = tmp_path / "diverse", tmp_path / "diverse-4"
+    write_protocol(main_tree), write_protocol(variant_tree)
+    write_job(main_tree, "xtra", "Hero", 0, [9000.0], split="diverse")
+    write_job(main_tree, "efficientzero", "Hero", 0, [9000.0], split="diverse")
+    write_job(variant_tree, "xtra", "Hero", 0, [9000.0], split="diverse-4")
+    args = ["report", str(main_tree), str(variant_tree), "--out", str(tmp_path / "rep"), "--reps", "50"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    rows = {(r[3], r[1]): r for r in (line.split(",") for line in (tmp_path / "rep" / "scores.csv").read_text().splitlines())}
+    assert rows["xtra (diverse-4)", "Hero"][-2:] == ["9654.9", "7"]  # Table 7, 4 pretraining tasks
+    assert rows["xtra", "Hero"][-2:] == ["10631.8", "2"]
+
+
+def test_damaged_job_is_one_clear_line(tree, tmp_path):
+    config = tree / "jobs" / "xtra" / "Alien" / "seed-0" / "config.json"
+    config.write_text(json.dumps({k: v for k, v in json.loads(config.read_text()).items() if k != "agent"}))
+    result = CliRunner().invoke(main, ["report", str(tree), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "does not follow the results layout" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -1,0 +1,182 @@
+"""rliable aggregates of one setting: interval estimates, profiles, improvement probabilities, curves.
+
+Scores are normalised per game, human-normalised where every common game has a human reference
+(Carnival, Pooyan and MinAtar games have none and are left out), otherwise relative to the
+baseline's mean score on the game (MinAtar). Point estimates come from ``rliable.metrics``; their
+stratified bootstrap intervals from the batched equivalents in ``xtra_bench.report.metrics``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from rliable import metrics as rly
+
+from xtra_bench.games import get_game
+from xtra_bench.protocol import human_normalized
+from xtra_bench.report import bootstrap
+from xtra_bench.report import metrics as batched
+from xtra_bench.report.scores import SettingTable
+from xtra_bench.report.store import Job
+
+
+@dataclasses.dataclass(frozen=True)
+class AggregateConfig:
+    """How aggregates are estimated.
+
+    Attributes:
+        reps: stratified bootstrap replicates per interval (rliable's default: 50,000).
+        seed: seed of the bootstrap's random generator (same seed, same intervals).
+        confidence: coverage of every interval.
+        profile_points: thresholds at which performance profiles are evaluated.
+    """
+
+    reps: int = 50_000
+    seed: int = 0
+    confidence: float = 0.95
+    profile_points: int = 101
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreMatrices:
+    """Normalised scores of every method on the same games and the same number of runs.
+
+    Attributes:
+        normalization: "human" or "baseline".
+        games: the games (tasks), in table order.
+        runs: runs per game (the fewest seeds any method has on any game; each cell's lowest seeds).
+        scores: method -> float [runs, games], final scores.
+        steps: int [S], env steps where every selected run has a periodic evaluation.
+        curves: method -> float [runs, games, S], periodic scores (empty when S is 0).
+    """
+
+    normalization: str
+    games: tuple[str, ...]
+    runs: int
+    scores: dict[str, np.ndarray]
+    steps: np.ndarray
+    curves: dict[str, np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class RliableResults:
+    """Aggregates of one setting.
+
+    Attributes:
+        matrices: the inputs.
+        point: method -> float [4], IQM, median, mean and optimality gap (``metrics.AGGREGATE_NAMES``).
+        ci: method -> float [2, 4], their intervals.
+        taus: float [K], performance-profile thresholds.
+        profiles: method -> float [K], fraction of runs scoring above each threshold.
+        profile_ci: method -> float [2, K].
+        improvement: method -> (P(method > baseline), float [2] interval); empty without a baseline.
+        curve_point: method -> float [S], IQM at each of ``matrices.steps``.
+        curve_ci: method -> float [2, S].
+    """
+
+    matrices: ScoreMatrices
+    point: dict[str, np.ndarray]
+    ci: dict[str, np.ndarray]
+    taus: np.ndarray
+    profiles: dict[str, np.ndarray]
+    profile_ci: dict[str, np.ndarray]
+    improvement: dict[str, tuple[float, np.ndarray]]
+    curve_point: dict[str, np.ndarray]
+    curve_ci: dict[str, np.ndarray]
+
+
+def _periodic(job: Job, eval_interval: int | None) -> dict[int, float]:
+    """Mean periodic return by env step, steps snapped to the protocol's evaluation grid.
+
+    Agents report an evaluation at the step where the count crossed a multiple of the interval,
+    which lands a few steps past it depending on how many envs step together.
+    """
+    snap = (lambda s: int(round(s / eval_interval)) * eval_interval) if eval_interval else int
+    return {snap(step): float(r.mean()) for step, r in job.periodic.items()}
+
+
+def score_matrices(table: SettingTable, eval_interval: int | None) -> tuple[ScoreMatrices | None, str]:
+    """Collects a table's normalised scores on the games every method has.
+
+    Args:
+        table: one setting's table.
+        eval_interval: the protocol's periodic evaluation interval in env steps (None: steps as logged).
+
+    Returns:
+        (matrices, note): matrices is None when no aggregate can be formed; note says why, or
+        which games and normalisation were used.
+    """
+    common = [g for g in table.games if all((m, g) in table.cells for m in table.methods)]
+    if not common:
+        return None, "no game has results from every method, so no aggregate compares them"
+    games = [g for g in common if get_game(g).has_human_reference]
+    if games:
+        normalization = "human"
+        norm = human_normalized
+    elif table.baseline is not None:
+        games, normalization = common, "baseline"
+        baseline_means = {g: table.cells[table.baseline, g].mean for g in games}
+        norm = lambda game, x: np.asarray(x, dtype=np.float64) / baseline_means[game]  # noqa: E731
+    else:
+        return None, "no common game has a human reference and there is no baseline to normalise by"
+    runs = min(table.cells[m, g].seeds for m in table.methods for g in games)
+    chosen = {(m, g): table.cells[m, g].jobs[:runs] for m in table.methods for g in games}
+    scores = {m: np.stack([norm(g, [j.score for j in chosen[m, g]]) for g in games], axis=1) for m in table.methods}
+    periodic = {key: [_periodic(j, eval_interval) for j in jobs] for key, jobs in chosen.items()}
+    steps = sorted(set.intersection(*(set(p) for ps in periodic.values() for p in ps)))
+    curves = {}
+    if steps:
+        for m in table.methods:
+            per_game = [norm(g, [[p[s] for s in steps] for p in periodic[m, g]]) for g in games]
+            curves[m] = np.stack(per_game, axis=1)
+    skipped = [g for g in common if g not in games]
+    note = f"{normalization}-normalised scores on {len(games)} games x {runs} runs"
+    if skipped:
+        note += f" ({', '.join(skipped)} left out: no human reference)"
+    return ScoreMatrices(normalization, tuple(games), runs, scores, np.array(steps, dtype=np.int64), curves), note
+
+
+def _rliable_point(scores: np.ndarray) -> np.ndarray:
+    return np.array(
+        [
+            rly.aggregate_iqm(scores),
+            rly.aggregate_median(scores),
+            rly.aggregate_mean(scores),
+            rly.aggregate_optimality_gap(scores),
+        ]
+    )
+
+
+def rliable_results(matrices: ScoreMatrices, baseline: str | None, config: AggregateConfig) -> RliableResults:
+    """Estimates every aggregate of ``matrices`` with stratified bootstrap intervals.
+
+    Args:
+        matrices: normalised scores (see ``score_matrices``).
+        baseline: the method whose improvement probabilities are reported, or None.
+        config: replicates, seed, coverage and profile resolution.
+
+    Returns:
+        The aggregates.
+    """
+    rng = np.random.default_rng(config.seed)
+    reps, conf = config.reps, config.confidence
+    point, ci = {}, {}
+    for m, s in matrices.scores.items():
+        point[m] = _rliable_point(s)
+        ci[m] = bootstrap.interval(s, batched.aggregates, reps, rng, conf)
+    everything = np.concatenate([s.ravel() for s in matrices.scores.values()])
+    taus = np.linspace(min(0.0, everything.min()), max(everything.max(), 1.0), config.profile_points)
+    profile = lambda b: batched.score_distribution(b, taus)  # noqa: E731
+    profiles = {m: profile(s[None])[0] for m, s in matrices.scores.items()}
+    profile_ci = {m: bootstrap.interval(s, profile, reps, rng, conf, per_rep=len(taus)) for m, s in matrices.scores.items()}
+    improvement = {}
+    if baseline is not None:
+        y = matrices.scores[baseline]
+        for m, x in matrices.scores.items():
+            if m != baseline:
+                p = float(rly.probability_of_improvement(x, y))
+                improvement[m] = (p, bootstrap.paired_interval(x, y, batched.probability_of_improvement, reps, rng, conf))
+    curve_point = {m: batched.iqm_curve(c[None])[0] for m, c in matrices.curves.items()}
+    curve_ci = {m: bootstrap.interval(c, batched.iqm_curve, reps, rng, conf) for m, c in matrices.curves.items()}
+    return RliableResults(matrices, point, ci, taus, profiles, profile_ci, improvement, curve_point, curve_ci)

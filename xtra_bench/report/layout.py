@@ -1,0 +1,158 @@
+"""The report's tables as rows of text, shared by the Markdown and HTML writers."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from xtra_bench.report.build import SettingReport
+from xtra_bench.report.metrics import AGGREGATE_NAMES
+from xtra_bench.report.published import PublishedValue
+
+PUBLISHED = "published"
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A titled table of strings with an optional note under it."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    """A value with ``digits`` decimals, or "-" when missing or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def interval(point: float, low: float, high: float, digits: int = 2) -> str:
+    """ "point [low, high]"."""
+    return f"{number(point, digits)} [{number(low, digits)}, {number(high, digits)}]"
+
+
+def _published(value: PublishedValue | None, digits: int) -> str:
+    return "-" if value is None else f"{number(value.value, digits)} (T{value.table})"
+
+
+def _published_aggregate(section: SettingReport, method: str, group: str, statistic: str) -> PublishedValue | None:
+    for row, value in section.published_aggregates.get(method, []):
+        if row.group == group and row.statistic == statistic:
+            return value
+    return None
+
+
+def paper_table(section: SettingReport) -> Table:
+    """Games by methods with the paper's aggregate rows (Table 1 / Table 2 layout); each method that
+    the paper reports is followed by a column of the published numbers."""
+    t = section.table
+    with_published = {m for m, _ in section.published} | set(section.published_aggregates)
+    columns = [c for m in t.methods for c in ([(m, False), (m, True)] if m in with_published else [(m, False)])]
+    headers = ("Category", "Game", *(f"{m} ({PUBLISHED})" if pub else m for m, pub in columns))
+    rows = []
+    for g in t.games:
+        cells = []
+        for m, pub in columns:
+            cell = t.cells.get((m, g))
+            cells.append(_published(section.published.get((m, g)), 1) if pub else number(cell.mean if cell else None, 1))
+        rows.append((t.category(g), g, *cells))
+    for group, per_method in t.improvement.items():
+        for statistic, attr in (("mean_improvement", "mean"), ("median_improvement", "median")):
+            label = f"{attr.capitalize()} improvement"
+            cells = [
+                _published(_published_aggregate(section, m, group, statistic), 2)
+                if pub
+                else number(getattr(per_method.get(m), attr, None))
+                for m, pub in columns
+            ]
+            rows.append((group, label, *cells))
+    for statistic, attr in (("human_normalized_mean", "mean"), ("human_normalized_median", "median")):
+        cells = [
+            _published(_published_aggregate(section, m, "all", statistic), 2)
+            if pub
+            else number(getattr(t.human.get(m), attr, None))
+            for m, pub in columns
+        ]
+        if any(c != "-" for c in cells):
+            rows.append(("Human-normalised", attr, *cells))
+    seeds = sorted({c.seeds for c in t.cells.values()})
+    span = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    note = f"Scores: mean over {span} seeds of each seed's mean final-evaluation return."
+    if t.baseline:
+        note += f" Improvement = score / {t.baseline}'s score on the same game (the paper's Table 1)."
+    note += (
+        " Human-normalised: games with a human reference only (the paper's Table 2; Carnival and Pooyan have none)."
+        " Published columns: the paper's numbers for the same agent, game and split; T<n> = its Table n."
+    )
+    return Table(f"{t.setting}: scores in the paper's layout", headers, tuple(rows), note)
+
+
+def detail_table(section: SettingReport) -> Table:
+    """One row per (game, method): how many seeds and episodes stand behind every number."""
+    t = section.table
+    headers = (
+        "Game",
+        "Method",
+        "Seeds",
+        "Episodes/seed",
+        "Mean",
+        "95% CI",
+        "Std",
+        "Human-norm.",
+        f"/ {t.baseline or 'baseline'}",
+        PUBLISHED.capitalize(),
+    )
+    rows = []
+    for g in t.games:
+        for m in t.methods:
+            c = t.cells.get((m, g))
+            if c is None:
+                continue
+            episodes = sorted(set(c.episodes))
+            rows.append(
+                (
+                    g,
+                    m,
+                    str(c.seeds),
+                    "-".join(map(str, (episodes[0], episodes[-1]))) if len(episodes) > 1 else str(episodes[0]),
+                    number(c.mean, 1),
+                    f"[{number(c.ci_low, 1)}, {number(c.ci_high, 1)}]",
+                    number(c.std, 1),
+                    number(c.human_normalized),
+                    number(c.relative),
+                    _published(section.published.get((m, g)), 1),
+                )
+            )
+    return Table(
+        f"{t.setting}: per game, with seeds and episodes",
+        headers,
+        tuple(rows),
+        "95% CI: Student t over seeds (none with one seed).",
+    )
+
+
+def rliable_table(section: SettingReport, reps: int) -> Table | None:
+    """IQM, median, mean and optimality gap with intervals, and P(method > baseline); ``reps`` is
+    the number of bootstrap replicates behind the intervals."""
+    r = section.rliable
+    if r is None:
+        return None
+    has_poi = bool(r.improvement)
+    baseline = section.table.baseline
+    headers = ("Method", *AGGREGATE_NAMES, *((f"P(method > {baseline})",) if has_poi else ()))
+    rows = []
+    for m, point in r.point.items():
+        ci = r.ci[m]
+        cells = [interval(point[i], ci[0, i], ci[1, i]) for i in range(len(AGGREGATE_NAMES))]
+        if has_poi:
+            cells.append(interval(r.improvement[m][0], *r.improvement[m][1]) if m in r.improvement else "-")
+        rows.append((m, *cells))
+    return Table(
+        f"{section.table.setting}: rliable aggregates",
+        headers,
+        tuple(rows),
+        f"{section.rliable_note}; 95% stratified bootstrap intervals from {reps:,} replicates.",
+    )

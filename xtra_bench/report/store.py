@@ -1,0 +1,203 @@
+"""Reading results trees written by ``xtra-bench run`` into plain records.
+
+A results tree is ``RUNS_DIR/protocol.json`` plus one directory per job,
+``jobs/<agent>/<target>/seed-<s>/`` holding ``config.json``, ``evals.jsonl``, ``metrics.jsonl`` and,
+once the job is complete, ``DONE``. Only complete jobs are read; the others are counted so the
+report can say how many were left out. A job's score is the mean of its "final" evaluation rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from xtra_bench.errors import ConfigError
+
+ETA_PREFIX = "eta/"
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One finished (agent, target, seed) run.
+
+    Attributes:
+        agent: the registry name of the agent.
+        target: the target game.
+        seed: the training seed.
+        split: the split name from the job's config ("shooter", "diverse-4", "custom", ...).
+        pretrain: the pretraining games, in order.
+        protocol_hash: the hash of the protocol the job ran under.
+        path: the job directory.
+        final_returns: float64 [episodes], the returns of the final evaluation.
+        periodic: env step -> float64 [episodes], the returns of each periodic evaluation.
+        etas: offline game -> float64 [K, 2] rows of (env step, eta) from metrics.jsonl.
+    """
+
+    agent: str
+    target: str
+    seed: int
+    split: str
+    pretrain: tuple[str, ...]
+    protocol_hash: str
+    path: Path
+    final_returns: np.ndarray
+    periodic: dict[int, np.ndarray]
+    etas: dict[str, np.ndarray]
+
+    @property
+    def score(self) -> float:
+        """The job's score: the mean return of its final evaluation."""
+        return float(np.mean(self.final_returns))
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsStore:
+    """Every finished job of one or more results trees.
+
+    Attributes:
+        roots: the results trees read, in the order given.
+        protocols: root -> protocol hash (from its protocol.json).
+        protocol: the protocol dict (``Protocol.to_json()``) of the first root.
+        jobs: every finished job with at least one final evaluation row.
+        skipped: (job directory, reason) for every job left out.
+    """
+
+    roots: tuple[Path, ...]
+    protocols: dict[str, str]
+    protocol: dict
+    jobs: tuple[Job, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        """Every protocol hash of the roots and their jobs, sorted."""
+        return tuple(sorted({j.protocol_hash for j in self.jobs if j.protocol_hash} | set(self.protocols.values())))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise ConfigError(f"{path}:{number} is not valid JSON; the results tree is damaged") from None
+    return rows
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise ConfigError(f"{path} is not valid JSON; the results tree is damaged") from None
+
+
+def _read_job(path: Path, config: dict) -> Job:
+    try:
+        return _parse_job(path, config)
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{path} does not follow the results layout ({type(exc).__name__}: {exc}); the results tree is damaged"
+        ) from None
+
+
+def _parse_job(path: Path, config: dict) -> Job:
+    evals = _read_jsonl(path / "evals.jsonl")
+    final = np.array([r["return"] for r in evals if r.get("kind") == "final"], dtype=np.float64)
+    periodic: dict[int, list[float]] = {}
+    for r in evals:
+        if r.get("kind") == "periodic":
+            periodic.setdefault(int(r["step"]), []).append(float(r["return"]))
+    etas: dict[str, list[tuple[float, float]]] = {}
+    for r in _read_jsonl(path / "metrics.jsonl"):
+        for key, value in r.items():
+            if key.startswith(ETA_PREFIX):
+                etas.setdefault(key[len(ETA_PREFIX) :], []).append((float(r["step"]), float(value)))
+    return Job(
+        agent=config["agent"],
+        target=config["target"],
+        seed=int(config["seed"]),
+        split=config.get("split") or "custom",
+        pretrain=tuple(config.get("pretrain") or ()),
+        protocol_hash=config.get("protocol_hash", ""),
+        path=path,
+        final_returns=final,
+        periodic={step: np.array(v) for step, v in sorted(periodic.items())},
+        etas={game: np.array(rows, dtype=np.float64) for game, rows in etas.items()},
+    )
+
+
+def _job_dirs(root: Path) -> Iterable[Path]:
+    return sorted(p for p in (root / "jobs").glob("*/*/seed-*") if p.is_dir())
+
+
+def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> ResultsStore:
+    """Reads the finished jobs of every results tree in ``roots``.
+
+    Args:
+        roots: results trees (directories holding protocol.json and jobs/).
+        allow_mixed: aggregate jobs run under different protocols instead of refusing.
+
+    Returns:
+        The store of finished jobs.
+
+    Raises:
+        ConfigError: a root is not a results tree, protocols differ (without ``allow_mixed``), the
+            same (agent, split, target, seed) appears twice, or no finished job exists.
+    """
+    paths = tuple(Path(r) for r in roots)
+    protocols: dict[str, str] = {}
+    protocol: dict = {}
+    for root in paths:
+        marker = root / "protocol.json"
+        if not marker.is_file():
+            raise ConfigError(f"{root} is not a results tree (no protocol.json); give the --out directory of `xtra-bench run`")
+        data = _read_json(marker)
+        if not isinstance(data.get("hash"), str):
+            raise ConfigError(f"{marker} has no protocol hash; the results tree is damaged")
+        protocols[str(root)] = data["hash"]
+        protocol = protocol or data.get("protocol", {})
+    places: dict[str, set[str]] = {}  # protocol hash -> results trees and jobs that carry it
+    for root, hash_ in protocols.items():
+        places.setdefault(hash_, set()).add(root)
+    jobs: list[Job] = []
+    skipped: list[tuple[str, str]] = []
+    for root in paths:
+        for path in _job_dirs(root):
+            if not (path / "DONE").exists():
+                skipped.append((str(path), "not finished (no DONE)"))
+                continue
+            job = _read_job(path, _read_json(path / "config.json"))
+            if job.final_returns.size == 0:
+                skipped.append((str(path), "DONE but no final evaluation rows"))
+                continue
+            if job.protocol_hash and job.protocol_hash != protocols[str(root)]:
+                places.setdefault(job.protocol_hash, set()).add(str(path))
+            jobs.append(job)
+    if len(places) > 1 and not allow_mixed:
+        where = "; ".join(f"{h} in {', '.join(sorted(p))}" for h, p in sorted(places.items()))
+        raise ConfigError(
+            f"results come from {len(places)} different protocols ({where}); pass --allow-mixed to aggregate them anyway"
+        )
+    seen: dict[tuple, Path] = {}
+    for job in jobs:
+        key = (job.agent, job.split, job.target, job.seed)
+        if key in seen:
+            raise ConfigError(
+                f"{job.agent} on {job.target} ({job.split}) seed {job.seed} appears twice: {seen[key]} and {job.path}"
+            )
+        seen[key] = job.path
+    if not jobs:
+        raise ConfigError(
+            f"no finished job under {', '.join(map(str, paths))} (expected jobs/<agent>/<target>/seed-<s>/ with DONE)"
+        )
+    return ResultsStore(paths, protocols, protocol, tuple(jobs), tuple(skipped))
