@@ -111,7 +111,7 @@ class EfficientZeroAgent(Agent):
     def _update(self, on_metrics: MetricsCallback | None) -> None:
         cfg = self.cfg
         sample = self.replay.sample(cfg.batch_size, self._beta(), self.env_steps)
-        batch = reanalyze(sample, self.target_net, self.legal_row, cfg, self.rng, self.torch_device)
+        batch = reanalyze(sample, self.target_net, self.legal_row, cfg, self.rng, self.torch_device, cfg.reanalyze_ratio)
         result = self.learner.update(batch)
         self.replay.update_priorities(sample.rows, result.priorities)
         step = self.learner.steps
