@@ -50,11 +50,14 @@ class LossOutput(NamedTuple):
         loss: scalar to minimise (already weighted and gradient-scaled).
         priorities: float32 [B] new replay priorities |v_0 - z_0| + eps (detached).
         parts: float32 [5] batch means of value prefix, value, policy, consistency and total loss (detached).
+        per_sample: float [B] each window's weighted sum of the four losses, before the importance
+            weights and the gradient scale (graph attached: losses of subsets of the batch derive from it).
     """
 
     loss: torch.Tensor
     priorities: torch.Tensor
     parts: torch.Tensor
+    per_sample: torch.Tensor
 
 
 LOSS_PARTS = ("value_prefix_loss", "value_loss", "policy_loss", "consistency_loss", "total_loss")
@@ -140,4 +143,4 @@ def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZ
     )
     loss = (batch.weights * per_sample).mean()
     parts = torch.stack([value_prefix_loss.mean(), value_loss.mean(), policy_loss.mean(), consistency_loss.mean(), loss]).detach()
-    return LossOutput(scale_gradient(loss, cfg.loss_grad_scale), priorities, parts)
+    return LossOutput(scale_gradient(loss, cfg.loss_grad_scale), priorities, parts, per_sample)

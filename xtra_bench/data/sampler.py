@@ -72,6 +72,10 @@ class Batch(NamedTuple):
         probability: float32 [B], the probability of drawing each start row.
         policy: float32 [B, K+1, A] teacher policy at each position, or None without targets.
         root_value: float32 [B, K+1] teacher root value at each position, or None without targets.
+        bootstrap_value: float32 [B, K+1] teacher root value of ``bootstrap_rows`` (0 where there is
+            none), or None without targets: a teacher's n-step value target is
+            ``nstep_return + bootstrap_discount * bootstrap_value``.
+        steps_left: int64 [B], transitions from the start row to the end of its learning episode.
     """
 
     rows: np.ndarray
@@ -85,6 +89,8 @@ class Batch(NamedTuple):
     probability: np.ndarray
     policy: np.ndarray | None = None
     root_value: np.ndarray | None = None
+    bootstrap_value: np.ndarray | None = None
+    steps_left: np.ndarray | None = None
 
     def stack(self, j: int) -> np.ndarray:
         """uint8 [B, S, *frame]: the stacked observation at unroll position j."""
@@ -201,10 +207,11 @@ class Sampler:
         bootstrap = mask & ~self._terminal[w.bootstrap]
         bootstrap_discount = np.where(bootstrap, cfg.discount ** (w.bootstrap - rows), 0)
 
-        policy = root_value = None
+        policy = root_value = bootstrap_value = None
         if self._policy is not None:
             policy = self._policy[rows] * mask[..., None]
             root_value = self._root_value[rows] * mask
+            bootstrap_value = np.where(bootstrap, self._root_value[w.bootstrap], 0).astype(np.float32)
         return Batch(
             rows=t,
             frames=self.frames[w.frames],
@@ -217,4 +224,6 @@ class Sampler:
             probability=probability,
             policy=policy,
             root_value=root_value,
+            bootstrap_value=bootstrap_value,
+            steps_left=w.steps_left,
         )
