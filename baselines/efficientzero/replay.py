@@ -79,7 +79,7 @@ class PrioritizedRows:
         td_age_interval: int,
         min_td_steps: int,
         alpha: float,
-        seed: int = 0,
+        seed: int | np.random.SeedSequence = 0,
     ):
         self.num_actions = num_actions
         self.stack, self.num_unroll = frame_stack, num_unroll
