@@ -53,25 +53,24 @@ def xcfg(**kw):
 def test_eta_zero_is_the_plain_efficientzero_step(task_files):
     cfg, net, tasks, batch = make(task_files)
     plain_net = copy.deepcopy(net)
-    learner = CrossTaskLearner(net, cfg, xcfg(adaptive_weights=False, initial_weight=0.0), tasks)
-    torch.manual_seed(7)
+    learner = CrossTaskLearner(net, cfg, xcfg(adaptive_weights=False, initial_weight=0.0), tasks, seed=7)
     learner.update(batch)
-    torch.manual_seed(7)
-    Learner(plain_net, cfg).update(batch)
+    Learner(plain_net, cfg, seed=7).update(batch)
     for name, value in plain_net.state_dict().items():
         assert torch.equal(value, net.state_dict()[name]), name
 
 
-def reference_step(net, cfg, target_batch, offline_batch, eta):
+def reference_step(net, cfg, target_batch, offline_batch, eta, seed):
     """Eq. 1 written out: each task's loss from the whole offline forward with weights selecting its rows."""
-    loss = efficientzero_loss(net, target_batch, cfg).loss
-    offline_forward_seed = torch.get_rng_state()
+    generator = torch.Generator().manual_seed(seed)
+    loss = efficientzero_loss(net, target_batch, cfg, generator=generator).loss
+    offline_augment = generator.get_state()
     per_task = []
     for i in range(len(eta)):
-        torch.set_rng_state(offline_forward_seed)  # the same augmentation as the learner's single forward
+        generator.set_state(offline_augment)  # the same augmentation as the learner's single offline forward
         select = torch.zeros(len(eta) * ROWS)
         select[i * ROWS : (i + 1) * ROWS] = len(eta)  # mean over all rows of select * l = mean over task i's rows
-        per_task.append(efficientzero_loss(net, offline_batch._replace(weights=select), cfg).loss)
+        per_task.append(efficientzero_loss(net, offline_batch._replace(weights=select), cfg, generator=generator).loss)
     return loss, per_task
 
 
@@ -82,15 +81,13 @@ def test_offline_losses_are_weighted_by_eta(task_files):
     offline_batch = OfflineTasks(task_files, cfg, seed=3, device="cpu")
     offline_batch.sample(8, [1])  # advance the copy's draws past the target batch, like ``tasks``
     offline_batch = offline_batch.sample(ROWS, [0, 1])
-    learner = CrossTaskLearner(net, cfg, xcfg(adaptive_weights=False), tasks)
+    learner = CrossTaskLearner(net, cfg, xcfg(adaptive_weights=False), tasks, seed=11)
     learner.weights.load_state_dict({"eta": eta, "counts": [0, 0]})
-    torch.manual_seed(11)
     metrics = learner.update(batch).metrics
     assert metrics["eta/MinAtar-Asterix"] == 0.5 and metrics["eta/MinAtar-Breakout"] == 0.25
 
-    torch.manual_seed(11)
     ref_net.train()
-    loss, per_task = reference_step(ref_net, cfg, batch, offline_batch, eta)
+    loss, per_task = reference_step(ref_net, cfg, batch, offline_batch, eta, seed=11)
     (loss + sum(e * l for e, l in zip(eta, per_task))).backward()
     torch.nn.utils.clip_grad_norm_(ref_net.parameters(), cfg.max_grad_norm)
     torch.optim.SGD(ref_net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay).step()
@@ -103,17 +100,15 @@ def test_offline_losses_are_weighted_by_eta(task_files):
 def test_window_step_measures_cosines_and_keeps_the_update(task_files):
     cfg, net, tasks, batch = make(task_files)
     eta = np.array([0.5, 0.25])
-    plain = CrossTaskLearner(copy.deepcopy(net), cfg, xcfg(adaptive_weights=False), OfflineTasks(task_files, cfg, seed=3, device="cpu"))
+    plain = CrossTaskLearner(copy.deepcopy(net), cfg, xcfg(adaptive_weights=False), OfflineTasks(task_files, cfg, seed=3, device="cpu"), seed=5)
     plain.tasks.sample(8, [1])
     plain.weights.load_state_dict({"eta": eta.tolist(), "counts": [0, 0]})
     reports = []
-    windowed = CrossTaskLearner(net, cfg, xcfg(weights_start=0, weights_window=2, weights_cycle=4), tasks, report=reports.append)
+    windowed = CrossTaskLearner(net, cfg, xcfg(weights_start=0, weights_window=2, weights_cycle=4), tasks, report=reports.append, seed=5)
     windowed.weights.load_state_dict({"eta": eta.tolist(), "counts": [0, 0]})
     ref_net = copy.deepcopy(net)
 
-    torch.manual_seed(5)
     windowed.update(batch)
-    torch.manual_seed(5)
     plain.update(batch)
     for p, q in zip(plain.net.parameters(), windowed.net.parameters()):
         torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-6)  # g_target + sum eta_i g_i, assembled by hand
@@ -121,9 +116,8 @@ def test_window_step_measures_cosines_and_keeps_the_update(task_files):
     # Reference cosines: gradients of each loss taken on its own.
     offline = OfflineTasks(task_files, cfg, seed=3, device="cpu")
     offline.sample(8, [1])
-    torch.manual_seed(5)
     ref_net.train()
-    loss, per_task = reference_step(ref_net, cfg, batch, offline.sample(ROWS, [0, 1]), eta)
+    loss, per_task = reference_step(ref_net, cfg, batch, offline.sample(ROWS, [0, 1]), eta, seed=5)
     params = list(ref_net.parameters())
     def grad(l):
         return [torch.zeros_like(p) if g is None else g for g, p in zip(torch.autograd.grad(l, params, retain_graph=True, allow_unused=True), params)]

@@ -59,7 +59,9 @@ class XtraAgent(EfficientZeroAgent):
         if not self.cfg.multi_task_actions:
             raise ConfigError("XTRA's network needs the shared action head (multi_task_actions=18)")
         self.xcfg = xtra or xtra_config(preset, **self.xtra_variant)
-        self.learner = CrossTaskLearner(self.net, self.cfg, self.xcfg, report=self._report_window)
+        # Replaces EfficientZero's learner, with the same augmentation stream.
+        augment_seed = int(self._seeds["augment"].generate_state(1)[0])
+        self.learner = CrossTaskLearner(self.net, self.cfg, self.xcfg, report=self._report_window, seed=augment_seed)
         self.stage1: Stage1Result | None = None
         self._on_metrics: MetricsCallback | None = None
 

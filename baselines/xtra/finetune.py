@@ -39,6 +39,7 @@ class CrossTaskLearner(Learner):
         xcfg: XTRA settings (offline batch, task-weight rule, frozen representation).
         tasks: the offline tasks, or None for none (then this is EfficientZero's learner).
         report: called with every window step's cosines and weights.
+        seed: seeds the augmentation generator (shared by the target and offline batches, in that order).
     """
 
     def __init__(
@@ -48,8 +49,9 @@ class CrossTaskLearner(Learner):
         xcfg: XtraConfig,
         tasks: OfflineTasks | None = None,
         report: WindowReport | None = None,
+        seed: int = 0,
     ):
-        super().__init__(net, cfg)
+        super().__init__(net, cfg, seed=seed)
         self.xcfg = xcfg
         self.report = report
         self.attach(tasks)
@@ -68,7 +70,7 @@ class CrossTaskLearner(Learner):
     def _task_losses(self, which: list[int]) -> torch.Tensor:
         """L_i of the offline tasks ``which``: float [len(which)], gradient-scaled like the target loss."""
         batch = self.tasks.sample(self.rows_per_task, which)
-        out = self._loss(self.net, batch, self.cfg)
+        out = self._loss(self.net, batch, self.cfg, generator=self.generator)
         means = out.per_sample.view(len(which), self.rows_per_task).mean(dim=1)
         return scale_gradient(means, self.cfg.loss_grad_scale)
 
@@ -99,7 +101,7 @@ class CrossTaskLearner(Learner):
         window = self.tasks is not None and self.weights.in_window(step)
         active = list(range(len(eta))) if window else [i for i in range(len(eta)) if eta[i] > 0]
         with self._autocast(batch.frames.device):
-            out = self._loss(self.net, batch, cfg)
+            out = self._loss(self.net, batch, cfg, generator=self.generator)
             task_losses = self._task_losses(active) if active else None
         self.optimizer.zero_grad(set_to_none=True)
         cosines = None
