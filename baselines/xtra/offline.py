@@ -6,6 +6,8 @@ with clipped rewards and the teacher's root value v (the sum stops at the learni
 the bootstrap is dropped at a terminal); value prefix = cumulative clipped rewards since the last
 LSTM reset; consistency as in EfficientZero. Each game's actions map into the shared 18-action
 head, whose other entries are masked. Used by distillation (stage 1) and finetuning (stage 2).
+(The released XTRA finetuning code bootstraps with the root value at t and no g^n; this is the
+standard n-step target DESIGN.md specifies.)
 """
 
 from __future__ import annotations
