@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -91,6 +92,27 @@ def agents(as_json: bool) -> None:
         return
     for r in rows:
         click.echo(f"{r.name:<28}{r.description}")
+
+
+@main.command()
+@click.option("--split", "split_name", required=True, help="The split whose pretraining games are used (see `xtra-bench splits`).")
+@click.option("--target", "targets", multiple=True, help="Only this target's pretraining set (repeatable; default: every target).")
+@click.option("--preset", default="paper", show_default=True, type=click.Choice(["paper", "fast", "smoke"]))
+@click.option("--recipe", type=click.Choice(["paper", "fast", "smoke"]), help="Data recipe of locally made datasets [default: the preset].")
+@click.option("--out", default=Path("runs") / "stage1", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="The stage-1 cache.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device.")
+def pretrain(split_name: str, targets: tuple[str, ...], preset: str, recipe: str | None, out: Path, device: str) -> None:
+    """Run XTRA's stage 1 alone (teachers, targets, student) into the cache that runs reuse.
+
+    Example: xtra-bench pretrain --split diverse --preset paper --device cuda
+    """
+    import logging
+
+    from xtra_bench.pretraining import pretrain_split
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    done = pretrain_split(split_name, out, targets=targets, preset=preset, recipe=recipe, device=device)
+    click.echo(f"stage 1 ready in {out} for {', '.join(done)}")
 
 
 main.add_command(datasets_group)

@@ -50,11 +50,14 @@ class LossOutput(NamedTuple):
         loss: scalar to minimise (already weighted and gradient-scaled).
         priorities: float32 [B] new replay priorities |v_0 - z_0| + eps (detached).
         parts: float32 [5] batch means of value prefix, value, policy, consistency and total loss (detached).
+        per_sample: float [B] each window's weighted sum of the four losses, before the importance
+            weights and the gradient scale (graph attached: losses of subsets of the batch derive from it).
     """
 
     loss: torch.Tensor
     priorities: torch.Tensor
     parts: torch.Tensor
+    per_sample: torch.Tensor
 
 
 LOSS_PARTS = ("value_prefix_loss", "value_loss", "policy_loss", "consistency_loss", "total_loss")
@@ -81,7 +84,13 @@ def frames_to_input(frames: torch.Tensor) -> torch.Tensor:
     return frames.permute(0, 1, 4, 2, 3).reshape(b, n * channels, height, width).float().div_(255.0)
 
 
-def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZeroConfig, train_augment: bool = True) -> LossOutput:
+def efficientzero_loss(
+    net: EfficientZeroNet,
+    batch: TrainBatch,
+    cfg: EfficientZeroConfig,
+    train_augment: bool = True,
+    generator: torch.Generator | None = None,
+) -> LossOutput:
     """The full EfficientZero loss of one minibatch (``net`` in train mode).
 
     Args:
@@ -89,6 +98,7 @@ def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZ
         batch: the minibatch.
         cfg: loss weights, support, unroll and augmentation settings.
         train_augment: apply the random shift and intensity (off for deterministic checks).
+        generator: draws the augmentation (on the batch's device; None: torch's default one).
 
     Returns:
         The loss, new priorities and the parts for logging.
@@ -97,7 +107,7 @@ def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZ
     channels = batch.frames.shape[-1]
     x = frames_to_input(batch.frames)
     if train_augment:
-        x = augment(x, cfg.shift_pad, cfg.intensity_scale)
+        x = augment(x, cfg.shift_pad, cfg.intensity_scale, generator)
     num_unroll = batch.actions.shape[1]
     b = x.shape[0]
 
@@ -140,4 +150,4 @@ def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZ
     )
     loss = (batch.weights * per_sample).mean()
     parts = torch.stack([value_prefix_loss.mean(), value_loss.mean(), policy_loss.mean(), consistency_loss.mean(), loss]).detach()
-    return LossOutput(scale_gradient(loss, cfg.loss_grad_scale), priorities, parts)
+    return LossOutput(scale_gradient(loss, cfg.loss_grad_scale), priorities, parts, per_sample)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -142,24 +143,38 @@ def delete_command(dataset_id: str, yes: bool) -> None:
 
 
 @click.command("collect")
-@click.option("--game", required=True, help="Catalog name (see `xtra-bench games`).")
+@click.option("--game", help="Catalog name (see `xtra-bench games`).")
 @click.option("--policy", default="random", show_default=True, help="'random' or an agent checkpoint directory.")
 @click.option("--steps", type=int, help="Stop after this many transitions (whole episodes).")
 @click.option("--episodes", type=int, help="Stop after this many episodes.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Dataset file to write.")
+@click.option("--recipe", type=click.Choice(["paper", "fast", "smoke"]), help="Make a pretraining dataset by the paper's recipe instead (EfficientZero checkpoints of an online run).")
+@click.option("--split", help="With --recipe: collect every pretraining game of this split.")
+@click.option("--out", type=click.Path(path_type=Path), help="Dataset file to write (with --recipe: optional; a directory with --split).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--envs", default=1, show_default=True, type=int, help="Environments played side by side.")
 @click.option("--id", "dataset_id", help="Dataset id to record (default: local/<game>/<agent>-v1).")
 @click.option("--description", default="", help="Free text stored in the file.")
 @click.option("--license", "license_", default="CC-BY-4.0", show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="Torch device of a checkpoint policy.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device of a checkpoint policy (or of the recipe's agent).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file and discard an interrupted run.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def collect_command(**options) -> None:
+def collect_command(recipe: str | None, split: str | None, **options) -> None:
     """Play the game's train-mode environment with a policy and write a dataset; rerun to resume.
 
-    Example: xtra-bench collect --game MinAtar-Breakout --episodes 20 --out breakout.hdf5
+    With --recipe, train EfficientZero online on the game, keep a checkpoint every 10k of its 120k
+    updates (scaled down by `fast` and `smoke`) and play 64 games with each into one dataset; the
+    files go to the data cache unless --out is given, where `xtra-bench pretrain` finds them.
+
+    Examples: xtra-bench collect --game MinAtar-Breakout --episodes 20 --out breakout.hdf5;
+    xtra-bench collect --split diverse --recipe paper --device cuda
     """
+    if recipe is not None:
+        _collect_recipe(recipe, split, options)
+        return
+    if split is not None:
+        raise click.UsageError("--split goes with --recipe")
+    if options["game"] is None or options["out"] is None:
+        raise click.UsageError("give --game and --out (or --recipe)")
     from xtra_bench.data.collect import CollectConfig, collect
     from xtra_bench.data.dataset import Dataset
 
@@ -167,3 +182,30 @@ def collect_command(**options) -> None:
     path = collect(CollectConfig(**options))
     dataset = Dataset(path)
     click.echo(f"wrote {path}: {len(dataset)} episodes, {dataset.total_steps} steps, sha256 {dataset.sha256}")
+
+
+def _collect_recipe(recipe: str, split: str | None, options: dict) -> None:
+    from xtra_bench.data.dataset import Dataset
+    from xtra_bench.data.recipe import collect_recipe, recipe_dataset_path
+    from xtra_bench.protocol import get_split
+
+    conflicting = [f"--{name}" for name in ("steps", "episodes", "dataset_id") if options[name] is not None]
+    conflicting += ["--policy"] if options["policy"] != "random" else []
+    if conflicting:
+        raise click.UsageError(f"--recipe decides the policy and the amount of data; drop {', '.join(conflicting)}")
+    if (split is None) == (options["game"] is None):
+        raise click.UsageError("with --recipe give exactly one of --game and --split")
+    if split is not None:
+        chosen = get_split(split)
+        games = list(dict.fromkeys(g for pretrain in chosen.pretrain.values() for g in pretrain))
+        outs = [None if options["out"] is None else options["out"] / f"{g}.hdf5" for g in games]
+    else:
+        games, outs = [options["game"]], [options["out"]]
+    for game, out in zip(games, outs):
+        existing = out if out is not None else recipe_dataset_path(game, recipe)
+        if split is not None and existing.exists() and not options["force"]:
+            click.echo(f"{game}: {existing} exists, skipped")
+            continue
+        path = collect_recipe(game, recipe, out, seed=options["seed"], device=options["device"], force=options["force"], progress=options["progress"])
+        dataset = Dataset(path)
+        click.echo(f"wrote {path}: {len(dataset)} episodes, {dataset.total_steps} steps, sha256 {dataset.sha256}")

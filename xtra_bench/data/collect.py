@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +124,11 @@ def _make_agent(config: CollectConfig, spec: Any, seed: int):
 
 
 class _Games:
-    """The games in progress in E environments, turned into ``Episode`` s as they end."""
+    """The games in progress in E environments, turned into ``Episode`` s (of behaviour policy ``policy_id``) as they end."""
 
-    def __init__(self, obs: np.ndarray):
+    def __init__(self, obs: np.ndarray, policy_id: int = 0):
         self._parts = [self._fresh(o[-1]) for o in obs]
+        self._policy_id = policy_id
 
     @staticmethod
     def _fresh(frame: np.ndarray) -> dict[str, list]:
@@ -142,14 +144,14 @@ class _Games:
             part["life_loss"].append(batch.life_loss[i])
             if over[i]:
                 part["frames"].append(batch.final_obs[i, -1].copy())
-                ended.append(self._episode(part, bool(batch.terminated[i])))
+                ended.append(self._episode(part, bool(batch.terminated[i]), self._policy_id))
                 self._parts[i] = self._fresh(batch.obs[i, -1])
             else:
                 part["frames"].append(batch.obs[i, -1].copy())
         return ended
 
     @staticmethod
-    def _episode(part: dict[str, list], terminated: bool) -> Episode:
+    def _episode(part: dict[str, list], terminated: bool, policy_id: int) -> Episode:
         steps = len(part["actions"])
         return Episode(
             id=-1,
@@ -158,8 +160,49 @@ class _Games:
             rewards=np.asarray(part["rewards"], np.float32),
             life_loss=np.asarray(part["life_loss"], bool),
             terminated=terminated,
-            policy_ids=np.zeros(steps, np.int16),
+            policy_ids=np.full(steps, policy_id, np.int16),
         )
+
+
+def play(
+    agent: Any,
+    env: Any,
+    writer: EpisodeWriter,
+    done: Callable[[], bool],
+    *,
+    greedy: bool = False,
+    policy_id: int = 0,
+    on_episode: Callable[[Episode], None] | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> None:
+    """Plays ``env`` with ``agent`` from a reset, adding every finished game to ``writer`` until ``done()``.
+
+    Games still running when ``done()`` turns true are dropped (a dataset holds whole games only).
+
+    Args:
+        agent: anything with the agent's ``act(obs, greedy=...)``.
+        env: the game's train-mode vector env.
+        writer: receives the finished games.
+        done: checked before every step and every added game.
+        greedy: act greedily (evaluation) instead of sampling as in training.
+        policy_id: recorded on every row of the games (which behaviour policy played them).
+        on_episode: called after each added game.
+        on_step: called after each env step.
+    """
+    obs = env.reset()
+    games = _Games(obs, policy_id)
+    while not done():
+        actions = np.asarray(agent.act(obs, greedy=greedy))
+        batch = env.step(actions)
+        for episode in games.step(actions, batch):
+            if done():
+                break
+            writer.add(episode)
+            if on_episode:
+                on_episode(episode)
+        if on_step:
+            on_step()
+        obs = batch.obs
 
 
 def collect(config: CollectConfig, compression: Compression = Compression()) -> Path:
@@ -199,20 +242,14 @@ def collect(config: CollectConfig, compression: Compression = Compression()) -> 
     try:
         with progress, make_env(config.game, config.envs, mode="train", seed=seed) as env:
             agent = _make_agent(config, env.spec, seed)
-            obs = env.reset()
-            games = _Games(obs)
-            while not done():
-                actions = np.asarray(agent.act(obs, greedy=False))
-                batch = env.step(actions)
-                for episode in games.step(actions, batch):
-                    if done():
-                        break
-                    writer.add(episode)
-                    if unit == "episode":
-                        progress.update(1)
-                if unit == "step":
-                    progress.update(min(config.envs, total - progress.n))
-                obs = batch.obs
+            play(
+                agent,
+                env,
+                writer,
+                done,
+                on_episode=lambda _: progress.update(1) if unit == "episode" else None,
+                on_step=lambda: progress.update(min(config.envs, total - progress.n)) if unit == "step" else None,
+            )
     except KeyboardInterrupt:
         raise XtraBenchError(
             f"interrupted with {writer.num_episodes} complete episode(s) saved; run the same command to resume"

@@ -1,0 +1,175 @@
+"""Stage 1, end to end: a teacher per pretraining dataset, its targets file, then the multi-task student.
+
+Every artifact is cached under the workdir by the hash of its inputs (``cache``): a teacher by its
+dataset's sha256 and settings, a targets file by its teacher and the search, the student by every
+(dataset, targets) pair and its settings. Any job that shares an input set reuses the artifact, so
+teachers are shared across the leave-one-out targets of a split and one student serves every seed
+and target of the diverse split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from baselines.efficientzero.agent import EfficientZeroAgent
+from baselines.efficientzero.config import EfficientZeroConfig
+from baselines.xtra import cache
+from baselines.xtra.config import XtraConfig
+from baselines.xtra.offline import OfflineTasks, TaskFiles
+from baselines.xtra.relabel import relabel
+from baselines.xtra.student import STUDENT_FILE, distill, save_student
+from xtra_bench.data import Dataset
+from xtra_bench.data.collect import directory_sha256
+from xtra_bench.envs import make_spec
+from xtra_bench.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+TEACHER_CHECKPOINT = "checkpoint"
+TARGETS_FILE = "targets.hdf5"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage1Result:
+    """What stage 1 produced.
+
+    Attributes:
+        tasks: each pretraining dataset with its teacher's targets file, in the given order.
+        student: the student file, or None when it was not asked for.
+    """
+
+    tasks: tuple[TaskFiles, ...]
+    student: Path | None
+
+    def to_json(self) -> dict:
+        return {"tasks": [t.to_json() for t in self.tasks], "student": None if self.student is None else str(self.student)}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Stage1Result:
+        return cls(tuple(TaskFiles.from_json(t) for t in raw["tasks"]), None if raw["student"] is None else Path(raw["student"]))
+
+
+def _config_json(cfg) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def train_teacher(dataset: Dataset, out: Path, cfg: EfficientZeroConfig, *, updates: int, preset: str, seed: int, device: str) -> None:
+    """Trains an offline EfficientZero on ``dataset`` and saves it to ``out``."""
+    agent = EfficientZeroAgent(make_spec(dataset.game), preset=preset, seed=seed, device=device, config=cfg)
+    agent.train_offline(dataset, updates)
+    agent.save(out)
+
+
+def check_datasets(datasets: Sequence[Dataset]) -> None:
+    """Refuses an empty list, two datasets of one game or datasets whose frames differ (one network reads them all)."""
+    if not datasets:
+        raise ConfigError("stage 1 needs at least one pretraining dataset")
+    games = [d.game for d in datasets]
+    twice = sorted({g for g in games if games.count(g) > 1})
+    if twice:
+        raise ConfigError(f"two pretraining datasets of the same game: {', '.join(twice)}")
+    shapes = {tuple(d.frame_shape) for d in datasets}
+    if len(shapes) > 1:
+        raise ConfigError(f"pretraining datasets have different frame shapes {sorted(shapes)}; one network cannot read them all")
+
+
+def run_stage1(
+    dataset_paths: Sequence[Path],
+    workdir: Path,
+    *,
+    preset: str,
+    xcfg: XtraConfig,
+    teacher_cfg: EfficientZeroConfig,
+    student_cfg: EfficientZeroConfig,
+    device: str = "cpu",
+    need_student: bool = True,
+    on_metrics: Callable[[int, dict], None] | None = None,
+    progress: bool = True,
+) -> Stage1Result:
+    """Builds (or reuses) the teachers, their targets and, if asked, the student.
+
+    Args:
+        dataset_paths: one dataset file per pretraining game.
+        workdir: the stage-1 cache.
+        preset: the agents' preset (recorded with the teachers' checkpoints).
+        xcfg: XTRA settings (updates, relabelling search, student batch, stage-1 seed).
+        teacher_cfg: the teachers' EfficientZero settings.
+        student_cfg: the student's EfficientZero-L settings.
+        device: torch device for all training and search.
+        need_student: also distil the student.
+        on_metrics: called with (update, losses) while the student trains.
+        progress: show progress bars.
+
+    Returns:
+        The targets of every dataset and the student file.
+    """
+    workdir = Path(workdir)
+    datasets = [Dataset(Path(p)) for p in dataset_paths]
+    check_datasets(datasets)
+    teacher_json, student_json = _config_json(teacher_cfg), _config_json(student_cfg)
+    tasks = []
+    for dataset in datasets:
+        teacher_inputs = {
+            "dataset_sha256": dataset.sha256,
+            "config": teacher_json,
+            "updates": xcfg.teacher_updates,
+            "seed": xcfg.stage1_seed,
+        }
+
+        def build_teacher(staging: Path, dataset: Dataset = dataset) -> None:
+            train_teacher(dataset, staging / TEACHER_CHECKPOINT, teacher_cfg, updates=xcfg.teacher_updates, preset=preset, seed=xcfg.stage1_seed, device=device)
+
+        teacher_dir = cache.ensure(workdir, "teacher", teacher_inputs, build_teacher)
+        targets_inputs = {"teacher": teacher_dir.name, "dataset_sha256": dataset.sha256, "simulations": xcfg.relabel_simulations, "seed": xcfg.stage1_seed}
+
+        def build_targets(staging: Path, dataset: Dataset = dataset, teacher_dir: Path = teacher_dir) -> None:
+            checkpoint = teacher_dir / TEACHER_CHECKPOINT
+            teacher = EfficientZeroAgent.load(checkpoint, device=device)
+            relabel(
+                teacher.net,
+                teacher.cfg,
+                dataset,
+                staging / TARGETS_FILE,
+                staging,
+                teacher_id=f"teacher-{teacher_dir.name}",
+                checkpoint_sha256=directory_sha256(checkpoint),
+                simulations=xcfg.relabel_simulations,
+                roots=xcfg.relabel_roots,
+                chunk_rows=xcfg.relabel_chunk_rows,
+                seed=xcfg.stage1_seed,
+                progress=progress,
+            )
+
+        targets_dir = cache.ensure(workdir, "targets", targets_inputs, build_targets)
+        tasks.append(TaskFiles(dataset.game, dataset.path, targets_dir / TARGETS_FILE))
+
+    student = None
+    if need_student:
+        student_inputs = {
+            "tasks": [{"dataset_sha256": d.sha256, "targets": (t.targets.parent.name)} for d, t in zip(datasets, tasks)],
+            "config": student_json,
+            "updates": xcfg.distill_updates,
+            "batch_size": xcfg.distill_batch_size,
+            "seed": xcfg.stage1_seed,
+        }
+
+        def build_student(staging: Path) -> None:
+            offline = OfflineTasks(tasks, student_cfg, seed=xcfg.stage1_seed, device=device)
+            net = distill(
+                offline,
+                student_cfg,
+                updates=xcfg.distill_updates,
+                batch_size=xcfg.distill_batch_size,
+                device=device,
+                seed=xcfg.stage1_seed,
+                on_metrics=on_metrics,
+                progress=progress,
+            )
+            save_student(staging / STUDENT_FILE, net, offline.games)
+
+        student = cache.ensure(workdir, "student", student_inputs, build_student) / STUDENT_FILE
+    return Stage1Result(tuple(tasks), student)

@@ -1,0 +1,104 @@
+"""XTRA end to end on the bundled MinAtar samples: teacher -> targets -> student -> finetune, on a CPU."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.xtra.agent import XtraAgent, XtraNoPretrainingAgent
+from baselines.xtra.config import student_config, xtra_config
+from xtra_bench.data import Dataset, read_targets
+from xtra_bench.envs import make_env, make_spec
+from xtra_bench.errors import ConfigError
+from tests.xtra_fixtures import PRETRAIN, TARGET, sample_path
+
+STEPS = 40
+WINDOWS = [s for s in range(STEPS) if s >= 2 and (s - 2) % 4 < 2]  # start 2, cycle 4, window 2
+
+
+def configs():
+    cfg = student_config("smoke", batch_size=8, num_simulations=2, training_steps=STEPS, min_replay_size=24, log_interval=10)
+    xcfg = xtra_config(
+        "smoke",
+        teacher_updates=3,
+        relabel_simulations=2,
+        distill_updates=3,
+        distill_batch_size=8,
+        offline_batch_size=8,
+        weights_start=2,
+        weights_cycle=4,
+        weights_window=2,
+    )
+    return cfg, xcfg
+
+
+def artifacts(workdir):
+    return {p.name: json.loads((p / "artifact.json").read_text())["kind"] for p in workdir.iterdir() if (p / "artifact.json").is_file()}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    workdir = tmp_path_factory.mktemp("stage1")
+    cfg, xcfg = configs()
+    agent = XtraAgent(make_spec(TARGET), preset="smoke", seed=0, config=cfg, xtra=xcfg)
+    agent.pretrain([sample_path(PRETRAIN)], workdir)
+    metrics = []
+    agent.train(make_env(TARGET, num_envs=2, mode="train", seed=0), STEPS, on_metrics=lambda step, m: metrics.append(m))
+    torch.set_num_threads(threads)
+    return agent, workdir, metrics
+
+
+def test_stage1_builds_a_teacher_its_targets_and_a_student(run):
+    agent, workdir, _ = run
+    assert sorted(artifacts(workdir).values()) == ["student", "targets", "teacher"]
+    task = agent.stage1.tasks[0]
+    targets = read_targets(task.targets, Dataset(task.dataset))
+    assert targets.policy.shape == (Dataset(sample_path(PRETRAIN)).header.num_rows, 5)
+    assert targets.search["num_simulations"] == 2 and targets.search["root_noise"] is False
+
+
+def test_finetuning_reports_every_cosine_and_eta(run):
+    agent, _, metrics = run
+    assert agent.learner.steps == STEPS
+    cosines = [m for m in metrics if f"cos/{PRETRAIN}" in m]
+    assert len(cosines) == len(WINDOWS)  # one report per window step
+    assert all(-1.0 <= m[f"cos/{PRETRAIN}"] <= 1.0 for m in cosines)
+    logged = [m for m in metrics if "total_loss" in m]
+    assert logged and all(f"eta/{PRETRAIN}" in m for m in logged)
+    # Windows of 2 steps: eta is a count out of 2.
+    assert {m[f"eta/{PRETRAIN}"] for m in cosines} <= {0.0, 0.5, 1.0}
+    assert all(np.isfinite(m["total_loss"]) for m in logged)
+
+
+def test_stage1_is_reused_and_a_variant_takes_only_what_it_needs(run, tmp_path):
+    agent, workdir, _ = run
+    before = {p.name: (p / "artifact.json").stat().st_mtime_ns for p in workdir.iterdir() if p.is_dir()}
+    cfg, xcfg = configs()
+    other_seed = XtraAgent(make_spec(TARGET), preset="smoke", seed=1, config=cfg, xtra=xcfg)
+    other_seed.pretrain([sample_path(PRETRAIN)], workdir)
+    assert other_seed.stage1 == agent.stage1
+    no_pretraining = XtraNoPretrainingAgent(make_spec(TARGET), preset="smoke", seed=0, config=cfg, xtra=dataclasses.replace(xcfg, pretrained=False))
+    no_pretraining.pretrain([sample_path(PRETRAIN)], workdir)
+    assert no_pretraining.stage1.student is None and no_pretraining.stage1.tasks == agent.stage1.tasks
+    after = {p.name: (p / "artifact.json").stat().st_mtime_ns for p in workdir.iterdir() if p.is_dir()}
+    assert after == before  # nothing rebuilt
+
+
+def test_checkpoint_restores_offline_tasks_and_weights(run, tmp_path):
+    agent, _, _ = run
+    agent.save(tmp_path / "ckpt")
+    loaded = XtraAgent.load(tmp_path / "ckpt")
+    assert loaded.learner.tasks.games == (PRETRAIN,)
+    np.testing.assert_array_equal(loaded.learner.weights.eta, agent.learner.weights.eta)
+    assert loaded.xcfg == agent.xcfg and loaded.learner.steps == STEPS
+
+
+def test_training_without_stage1_is_refused():
+    cfg, xcfg = configs()
+    agent = XtraAgent(make_spec(TARGET), preset="smoke", config=cfg, xtra=xcfg)
+    with pytest.raises(ConfigError, match="needs stage 1 first"):
+        agent.train(make_env(TARGET, num_envs=1), 4)

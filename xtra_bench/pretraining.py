@@ -1,0 +1,59 @@
+"""Stage 1 of a split on its own (``xtra-bench pretrain``): done once, shared by every run that needs it.
+
+The XTRA agent is reached only through the agent registry; its ``pretrain`` builds or reuses the
+cached teachers, targets and student of each target's pretraining games under ``workdir``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from xtra_bench.data.recipe import pretraining_datasets
+from xtra_bench.protocol import get_split
+
+logger = logging.getLogger(__name__)
+
+AGENT = "xtra"
+
+
+def pretrain_split(
+    split: str,
+    workdir: Path,
+    *,
+    targets: Sequence[str] = (),
+    preset: str = "paper",
+    recipe: str | None = None,
+    device: str = "cpu",
+) -> list[str]:
+    """Runs stage 1 for every chosen target of ``split``; returns the targets done.
+
+    Args:
+        split: a split name (``xtra-bench splits``).
+        workdir: the stage-1 cache (a run's ``<runs>/stage1``).
+        targets: a subset of the split's targets (default: all; targets with the same
+            pretraining games share one student).
+        preset: the agent preset.
+        recipe: the data recipe whose datasets are used when no published one is downloaded
+            (default: the preset's name).
+        device: torch device.
+
+    Raises:
+        DatasetError: some pretraining datasets are missing (all of them are named).
+        UnknownNameError: unknown split or target.
+    """
+    from xtra_bench.agents import default_registry
+    from xtra_bench.envs import make_spec
+
+    chosen = get_split(split)
+    if targets:
+        chosen = chosen.restrict(targets)
+    games = list(dict.fromkeys(g for pretrain in chosen.pretrain.values() for g in pretrain))
+    paths = pretraining_datasets(games, recipe or preset, split)
+    registry = default_registry()
+    for target in chosen.targets:
+        logger.info("stage 1 for %s: %s", target, ", ".join(chosen.pretrain[target]))
+        agent = registry.make(AGENT, make_spec(target), preset=preset, device=device)
+        agent.pretrain([paths[g] for g in chosen.pretrain[target]], Path(workdir))
+    return list(chosen.targets)
