@@ -27,11 +27,13 @@ demo: install
 	$(XB) datasets list
 	$(XB) datasets verify $(SAMPLES)
 
+# One math thread per process: the tests' networks are tiny, and OpenMP threads spin-waiting on
+# shared cores made them ten times slower (subprocesses the tests start inherit this too).
 test: install
-	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
 
 test-all: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info xtra_bench/search/_ctree*.so ext/ctree.cpp
