@@ -65,7 +65,16 @@ def synthetic_dataset(tmp_path):
 
 def open_one(path, use_targets, teacher_id=""):
     config = SamplerConfig(frame_stack=2, unroll_steps=1, n_step=1)
-    return open_tasks([path], frame_shape=FRAME_SHAPE, head_width=18, sampler_config=config, use_targets=use_targets, teacher_id=teacher_id)[0]
+    tasks = open_tasks([path], frame_shape=FRAME_SHAPE, head_width=18, sampler_config=config, use_targets=use_targets,
+                       teacher_id=teacher_id)
+    return tasks[0]
+
+
+def label(dataset, teacher_id, policy):
+    """Writes a targets file of ``teacher_id`` beside ``dataset``."""
+    rows = dataset.header.num_rows
+    write_targets(targets_path(dataset.path, teacher_id), dataset, teacher_id=teacher_id, policy=policy,
+                  root_value=np.zeros(rows), checkpoint_sha256="0" * 64, search={"simulations": 50})
 
 
 def test_targets_are_teacher_policies_in_the_games_head_entries(synthetic_dataset):
@@ -77,8 +86,7 @@ def test_targets_are_teacher_policies_in_the_games_head_entries(synthetic_datase
 
     dataset = Dataset(synthetic_dataset)
     policy = np.tile(np.float32([0.2, 0.3, 0.5]), (dataset.header.num_rows, 1))
-    write_targets(targets_path(synthetic_dataset, "teacherA"), dataset, teacher_id="teacherA", policy=policy,
-                  root_value=np.zeros(dataset.header.num_rows), checkpoint_sha256="0" * 64, search={"simulations": 50})
+    label(dataset, "teacherA", policy)
     task = open_one(synthetic_dataset, use_targets=True)
     assert task.has_targets
     _, target = task_rows(task, 32, use_targets=True)
@@ -88,8 +96,7 @@ def test_targets_are_teacher_policies_in_the_games_head_entries(synthetic_datase
     _, actions_only = task_rows(open_one(synthetic_dataset, use_targets=False), 32, use_targets=False)
     assert (actions_only.max(1) == 1).all()
 
-    write_targets(targets_path(synthetic_dataset, "teacherB"), dataset, teacher_id="teacherB", policy=policy,
-                  root_value=np.zeros(dataset.header.num_rows), checkpoint_sha256="1" * 64, search={})
+    label(dataset, "teacherB", policy)
     with pytest.raises(ConfigError, match="several targets files.*set teacher_id"):
         open_one(synthetic_dataset, use_targets=True)
     assert open_one(synthetic_dataset, use_targets=True, teacher_id="teacherB").has_targets

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from baselines.curl.config import preset_config
-from baselines.curl.contrastive import contrastive_loss, crop_augment, momentum_update, random_crop
+from baselines.curl.contrastive import contrastive_loss, crop_augment, momentum_update
 from baselines.curl.learner import CurlLearner, RainbowBatch
 from baselines.curl.networks import CurlNet
 
@@ -43,17 +43,23 @@ def test_loss_falls_when_the_positive_scores_higher():
     assert contrastive_loss(queries, keys, w, 1.0) < contrastive_loss(queries, swapped, w, 1.0)
 
 
-def test_crops_keep_shape_and_take_pixels_from_the_input():
-    x = torch.arange(2 * 3 * 12 * 12, dtype=torch.float32).view(2, 3, 12, 12)
+def test_crop_pad_crop_reads_a_shifted_window_with_replicated_edges():
+    size, margin = 12, 4
+    x = torch.arange(64 * size * size, dtype=torch.float32).view(64, 1, size, size).repeat(1, 3, 1, 1)
     assert torch.equal(crop_augment(x, 0), x)
-    out = crop_augment(x, 4)
-    assert out.shape == x.shape
-    for b in range(2):
-        assert set(out[b].flatten().tolist()) <= set(x[b].flatten().tolist())
-    crop = random_crop(x, 5)
-    # A crop is a contiguous window: consecutive pixels of a row differ by 1, of a column by 12.
-    assert crop.shape == (2, 3, 5, 5)
-    assert (crop[..., 1:] - crop[..., :-1] == 1).all() and (crop[..., 1:, :] - crop[..., :-1, :] == 12).all()
+    out = crop_augment(x, margin)
+    assert out.shape == x.shape and torch.equal(out[:, 0], out[:, 2])  # one crop for all channels of a sample
+    local = out[:, 0].long() - (torch.arange(64) * size * size)[:, None, None]  # pixel ids within each sample
+    rows, cols = local[:, :, 0] // size, local[:, 0, :] % size
+    for b in range(64):
+        # Separable: pixel (i, j) comes from (rows[i], cols[j]) of the same sample.
+        assert torch.equal(local[b], rows[b][:, None] * size + cols[b][None, :])
+        for coords in (rows[b], cols[b]):
+            steps = coords[1:] - coords[:-1]
+            # A window of the size - margin inner crop: steps of 1, repeats only where the padding replicates an edge.
+            assert ((steps == 0) | (steps == 1)).all() and len(set(coords.tolist())) == size - margin
+            assert coords.min() >= 0 and coords.max() <= size - 1
+    assert len({(r.tolist()[0], c.tolist()[0]) for r, c in zip(rows, cols)}) > 1  # offsets differ across samples
 
 
 def test_momentum_update_moves_keys_a_fraction_towards_queries():

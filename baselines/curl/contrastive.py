@@ -12,20 +12,24 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def random_crop(x: torch.Tensor, size: int) -> torch.Tensor:
-    """A square crop of side ``size`` at a random position per sample: float [B, C, H, W] -> [B, C, size, size]."""
-    b, c, height, width = x.shape
-    top = torch.randint(0, height - size + 1, (b, 1), device=x.device)
-    left = torch.randint(0, width - size + 1, (b, 1), device=x.device)
-    rows = (top + torch.arange(size, device=x.device))[:, None, :, None]  # [B, 1, size, 1]
-    cols = (left + torch.arange(size, device=x.device))[:, None, None, :]  # [B, 1, 1, size]
-    batch = torch.arange(b, device=x.device)[:, None, None, None]
-    channel = torch.arange(c, device=x.device)[None, :, None, None]
-    return x[batch, channel, rows, cols]
+def _crop_coordinates(batch: int, size: int, margin: int, device: torch.device) -> torch.Tensor:
+    """Source coordinates along one axis of CURL's crop-pad-crop, per sample: int64 [B, size].
+
+    A first crop of side size - margin starts at a random offset a in [0, margin]; replicate padding
+    by margin then a second crop of side size at a random offset b in [0, margin] reads padded
+    position b + i, i.e. the first crop's coordinate clamp(b + i - margin, 0, size - margin - 1).
+    """
+    first = torch.randint(0, margin + 1, (batch, 1), device=device)
+    second = torch.randint(0, margin + 1, (batch, 1), device=device)
+    inner = (second + torch.arange(size, device=device) - margin).clamp(0, size - margin - 1)
+    return first + inner
 
 
 def crop_augment(x: torch.Tensor, margin: int) -> torch.Tensor:
-    """CURL's Atari augmentation: crop ``margin`` px smaller, replicate-pad by ``margin``, crop back to size.
+    """CURL's Atari augmentation: a random crop ``margin`` px smaller, replicate-padded by ``margin``, randomly cropped back.
+
+    The three steps compose into one gather of source pixels (much faster than cropping and padding
+    in turn), each sample with its own offsets.
 
     Args:
         x: float [B, C, H, H] square frames.
@@ -36,9 +40,11 @@ def crop_augment(x: torch.Tensor, margin: int) -> torch.Tensor:
     """
     if margin == 0:
         return x
-    size = x.shape[-1]
-    padded = F.pad(random_crop(x, size - margin), (margin, margin, margin, margin), mode="replicate")
-    return random_crop(padded, size)
+    b, c, size, _ = x.shape
+    rows = _crop_coordinates(b, size, margin, x.device)
+    cols = _crop_coordinates(b, size, margin, x.device)
+    index = (rows[:, :, None] * size + cols[:, None, :]).view(b, 1, size * size)
+    return x.flatten(2).gather(2, index.expand(b, c, -1)).view_as(x)
 
 
 def contrastive_loss(queries: torch.Tensor, keys: torch.Tensor, W: torch.Tensor, logit_scale: float) -> torch.Tensor:

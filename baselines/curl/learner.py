@@ -49,8 +49,8 @@ class RainbowBatch(NamedTuple):
     @classmethod
     def from_host(cls, transitions: Transitions, legal: np.ndarray, device: torch.device) -> RainbowBatch:
         """Moves sampled transitions and their legal rows (bool [B, A]) to ``device``."""
-        fields = (transitions.obs, transitions.actions, transitions.returns, transitions.bootstrap_discount,
-                  transitions.next_obs, transitions.weights, np.ascontiguousarray(legal))
+        t = transitions
+        fields = (t.obs, t.actions, t.returns, t.bootstrap_discount, t.next_obs, t.weights, legal)
         return cls(*(torch.from_numpy(np.ascontiguousarray(a)).to(device, non_blocking=True) for a in fields))
 
 
