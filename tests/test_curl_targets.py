@@ -108,3 +108,13 @@ def test_replay_draws_by_priority_and_drops_oldest_episodes():
     assert replay.priorities[6:11].tolist() == [3.0] * 4 + [0.0]
     replay.add_episode(frames_tagged([12, 13]), np.zeros(1), np.zeros(1), terminal=True)
     assert len(replay) == 7 and replay.frames[0, 0, 0, 0] == 4
+
+
+def test_an_episode_longer_than_the_replay_keeps_its_last_transitions():
+    replay = EpisodeReplay((1, 1, 1), 4, frame_stack=2, n_step=2, discount=1.0, alpha=1.0, priority_eps=0.0)
+    # History frame 0, observations 1..7 (6 transitions, rewards 1..6); 4 fit.
+    replay.add_episode(frames_tagged(range(8)), np.arange(6), np.arange(1.0, 7.0), terminal=True)
+    assert len(replay) == 4 and replay.size == 6
+    out = replay.gather(np.arange(1, 5), np.ones(4))
+    np.testing.assert_array_equal(out.obs[:, :, 0, 0, 0], [[2, 3], [3, 4], [4, 5], [5, 6]])
+    np.testing.assert_allclose(out.returns, [3 + 4, 4 + 5, 5 + 6, 6])

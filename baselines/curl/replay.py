@@ -97,10 +97,16 @@ class EpisodeReplay:
             actions: int [T] head indices of the actions taken.
             rewards: float [T] learning rewards (clipped by the caller where the protocol clips).
             terminal: the episode ended at a life loss or game over (not at the frame cap).
+
+        An episode longer than the whole capacity keeps its last ``capacity`` transitions.
         """
         steps, rows = len(actions), len(frames)
         if steps == 0 or rows != self.stack + steps:
             raise ValueError(f"an episode of {steps} transitions needs {self.stack + steps} frames, got {rows}")
+        if steps > self.capacity:
+            cut = steps - self.capacity
+            frames, actions, rewards = frames[cut:], actions[cut:], rewards[cut:]
+            steps, rows = self.capacity, rows - cut
         while self.num_transitions + steps > self.capacity or self.size + rows > len(self.frames):
             self._drop_oldest()
         lo, t0, hi = self.size, self.size + self.stack - 1, self.size + rows
@@ -115,8 +121,6 @@ class EpisodeReplay:
 
     def _drop_oldest(self) -> None:
         """Drops the oldest tenth of the transitions (whole episodes) and compacts the arrays."""
-        if self.size == 0:
-            raise ValueError("an episode longer than the replay's capacity cannot be stored")
         cut, dropped, target = 0, 0, max(1, self.num_transitions // 10)
         while dropped < target and cut < self.size:
             end = self.last[cut] + 1
