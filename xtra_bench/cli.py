@@ -10,6 +10,7 @@ from xtra_bench import __version__
 from xtra_bench.cli_options import echo_json, json_option
 from xtra_bench.data.cli import collect_command, datasets_group
 from xtra_bench.errors import XtraBenchError
+from xtra_bench.runner.cli import run_command
 
 
 class _Group(click.Group):
@@ -94,6 +95,7 @@ def agents(as_json: bool) -> None:
 
 main.add_command(datasets_group)
 main.add_command(collect_command)
+main.add_command(run_command)
 
 if __name__ == "__main__":
     sys.exit(main())

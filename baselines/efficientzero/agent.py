@@ -95,6 +95,10 @@ class EfficientZeroAgent(Agent):
         self.env_steps = 0
         self.last_metrics: dict[str, float] = {}
 
+    @property
+    def num_envs(self) -> int:
+        return self.cfg.num_envs
+
     # ---- acting ---------------------------------------------------------------------------------
     def act(self, obs: np.ndarray, *, greedy: bool = True) -> np.ndarray:
         legal = np.broadcast_to(self.legal_row, (len(obs), len(self.legal_row)))
