@@ -241,3 +241,23 @@ def test_results_of_another_protocol_are_refused(tmp_path):
     # Same protocol, another preset: the job directory holds another job.
     other = one_error_line(invoke(*base, "--env-steps", 4, "--preset", "fast"))
     assert "holds a job run with other settings (preset 'smoke' there vs 'fast' now)" in other
+
+
+def test_tensorboard_gets_the_mean_of_each_evaluation(tmp_path):
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    config = RunConfig(agents=("random",), pretrain=("MinAtar-Asterix",), targets=("MinAtar-Breakout",), seeds=(0,),
+                       preset="smoke", env_steps=40, eval_interval=20, eval_episodes=3, periodic_eval_episodes=2,
+                       out=tmp_path, progress=False)  # fmt: skip
+    run(config)
+    job = tmp_path / "jobs/random/MinAtar-Breakout/seed-0"
+    events = event_accumulator.EventAccumulator(str(job / "tensorboard"))
+    events.Reload()
+    evals = rows(job / "evals.jsonl")
+    for tag, kind in (("eval/periodic_return", "periodic"), ("eval/final_return", "final")):
+        by_step: dict[int, list[float]] = {}
+        for r in evals:
+            if r["kind"] == kind:
+                by_step.setdefault(r["step"], []).append(r["return"])
+        logged = events.Scalars(tag)
+        assert [e.step for e in logged] == sorted(by_step)
+        assert [e.value for e in logged] == pytest.approx([sum(v) / len(v) for _, v in sorted(by_step.items())])
