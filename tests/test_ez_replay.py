@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from baselines.efficientzero.replay import PrioritizedReplay, window_rows
+from baselines.efficientzero.replay import PrioritizedReplay
 
 S, K, A = 2, 2, 3
 
@@ -23,15 +23,6 @@ def episode(tag: int, steps: int, terminal=True, env_step0=0):
     return frames, actions, rewards, policies, env_step0 + np.arange(steps), terminal
 
 
-def test_window_rows_clamp_to_the_episode():
-    # Episode rows 10..16 (first frame row 10, final row 16); window from t=11 with S=3, K=2, width 6.
-    rows = window_rows(np.array([11, 15]), np.array([10, 10]), np.array([16, 16]), 3, 2, 6)
-    assert rows.frames.tolist() == [[10, 10, 11, 12, 13], [13, 14, 15, 16, 16]]
-    assert rows.positions.tolist() == [[11, 12, 13], [15, 16, 16]]
-    assert rows.rewards.tolist() == [[11, 12, 13, 14, 15, 15], [15, 15, 15, 15, 15, 15]]
-    assert rows.steps_left.tolist() == [5, 1]
-
-
 def test_sample_gathers_the_windows_of_one_episode():
     replay = make_replay()
     replay.add_episode(*episode(1, 4))
@@ -40,9 +31,14 @@ def test_sample_gathers_the_windows_of_one_episode():
     for b in range(64):
         t = batch.rows[b] - (S - 1)  # transition index inside the episode
         assert 0 <= t < 4
-        # Frames of rows t-1 .. t+K, never past the final frame (index S - 1 + 4 = 5).
-        expected = [50 + min(t + j, 5) for j in range(0, S + K)]
+        # Frames of rows t-1 .. t+K+3 (the 3 lookahead frames serve the bootstraps), never past
+        # the final frame (index S - 1 + 4 = 5).
+        expected = [50 + min(t + j, 5) for j in range(0, S + K + 3)]
         assert batch.frames[b, :, 0, 0, 0].tolist() == expected
+        # Position k bootstraps from the stack ending at frame min(t + k + n, 4) + 1 (n = 3 here).
+        ends = [min(t + k + 3, 4) + 1 for k in range(K + 1)]
+        stacks = [batch.frames[b, i : i + S, 0, 0, 0].tolist() for i in batch.bootstrap_index[b]]
+        assert stacks == [[50 + e - 1, 50 + e] for e in ends]
         left = 4 - t
         assert batch.steps_left[b] == left
         assert batch.rewards[b, :left].tolist() == [-1.0, -1.0, 1.0, 1.0][t:]
@@ -50,7 +46,6 @@ def test_sample_gathers_the_windows_of_one_episode():
         assert batch.actions[b, : min(K, left)].tolist() == [t % A, (t + 1) % A][: min(K, left)]
         assert batch.search_policy[b, :left, 1].all() and not batch.search_policy[b, left:].any()
     assert batch.terminal.all() and batch.weights.max() == pytest.approx(1.0)
-    assert batch.bootstrap_frames.shape == (64, K + 1, S, 1, 1, 1)
 
 
 def test_off_policy_td_uses_the_age():

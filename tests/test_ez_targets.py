@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from baselines.efficientzero.targets import (
-    bootstrap_offsets,
     learning_rewards,
     off_policy_td_steps,
     unroll_masks,
@@ -54,22 +53,17 @@ def test_value_targets_hand_computed(t, terminal, expected):
     td = off_policy_td_steps(np.array([25]), 5, 10, 1)  # age 25 at interval 10: n = 5 - 2 = 3
     assert td.tolist() == [3]
     steps_left = np.array([T - t])
-    offsets = bootstrap_offsets(steps_left, td, K)
-    bootstrap = ROW_VALUE[np.minimum(t + offsets, T)]
+    bootstrap = ROW_VALUE[np.minimum(t + np.arange(K + 1) + 3, T)][None]  # rows min(t + k + n, T)
     z = value_targets(window(t)[None], bootstrap, steps_left, np.array([terminal]), td, G, K)
     assert z.shape == (1, K + 1)
     assert z[0].tolist() == pytest.approx(expected)
-
-
-def test_bootstrap_rows_stop_at_the_last_row():
-    assert bootstrap_offsets(np.array([5, 2]), np.array([3, 3]), K).tolist() == [[3, 4, 5, 5], [2, 2, 2, 2]]
 
 
 def test_value_targets_are_batched_per_window():
     t = np.array([3, 6])
     td = np.array([3, 3])
     steps_left = T - t
-    bootstrap = ROW_VALUE[np.minimum(t[:, None] + bootstrap_offsets(steps_left, td, K), T)]
+    bootstrap = ROW_VALUE[np.minimum(t[:, None] + np.arange(K + 1) + td[:, None], T)]
     z = value_targets(np.stack([window(3), window(6)]), bootstrap, steps_left, np.array([True, False]), td, G, K)
     assert z.tolist() == [pytest.approx([3.25, 2.625, 1.25, 0.5]), pytest.approx([5.0, 10.0, 18.0, 0.0])]
 

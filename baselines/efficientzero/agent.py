@@ -1,9 +1,15 @@
-"""The registered agents ``efficientzero`` and ``efficientzero-l``: acting, training loop and checkpoints.
+"""The registered agents ``efficientzero`` and ``efficientzero-l``: acting, training loops and checkpoints.
 
 One process does everything: the vector env steps all its copies at once, their roots share one
-batched MCTS, and every update reanalyses its batch with the target network. Updates follow the
-agent's env steps at ``updates_per_env_step`` once the replay holds ``min_replay_size``
-transitions, catching up at most two updates per env step.
+batched MCTS, and every update reanalyses its batch with the target network. Online, updates
+follow the agent's env steps at ``updates_per_env_step`` once the replay holds ``min_replay_size``
+transitions, catching up at most two updates per env step; offline (``train_offline``) they draw
+from a fixed dataset instead.
+
+Everything random has its own generator, seeded from the agent's seed and saved in checkpoints:
+replay draws, reanalysis, self-play, ``act`` and augmentation. A restored agent given a fresh env
+therefore continues exactly as the saved one would have in that env, and acting for evaluation
+never changes training.
 """
 
 from __future__ import annotations
@@ -21,16 +27,21 @@ import torch
 from baselines.efficientzero.config import EfficientZeroConfig, preset_config
 from baselines.efficientzero.learner import Learner
 from baselines.efficientzero.networks import EfficientZeroNet, env_to_head_actions, head_action_mask, head_to_env_actions
+from baselines.efficientzero.offline import DatasetReplay
 from baselines.efficientzero.reanalyze import reanalyze, search
-from baselines.efficientzero.replay import PrioritizedReplay
+from baselines.efficientzero.replay import PrioritizedReplay, PrioritizedRows
 from baselines.efficientzero.selfplay import SelfPlay, select_actions, visit_temperature
+from baselines.efficientzero.timing import StageTimer
 from xtra_bench.agents import Agent, EvalCallback, MetricsCallback, read_checkpoint_meta, write_checkpoint_meta
+from xtra_bench.data import Dataset
 from xtra_bench.envs import EnvSpec, VectorEnv, make_spec
 from xtra_bench.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
+RNG_STREAMS = ("replay", "offline", "reanalyze", "selfplay", "act", "augment")
+"""The agent's independent random streams, spawned in this order from its seed."""
 
 
 def check_spec(spec: EnvSpec, cfg: EfficientZeroConfig) -> None:
@@ -52,7 +63,7 @@ class EfficientZeroAgent(Agent):
     Args:
         spec: the target game's train-mode spec.
         preset: ``paper``, ``fast`` or ``smoke``.
-        seed: seeds torch, the replay, search noise and action sampling.
+        seed: seeds the weights and every random stream (``RNG_STREAMS``).
         device: torch device string.
         config: a full config instead of the preset's (checkpoints and studies).
     """
@@ -67,33 +78,45 @@ class EfficientZeroAgent(Agent):
         cfg = self.cfg = config or preset_config(preset, **self.variant)
         check_spec(spec, cfg)
         self.torch_device = torch.device(device)
-        torch.manual_seed(seed)
-        action_space = cfg.multi_task_actions or spec.num_actions
-        self.legal_row = head_action_mask(spec.action_set, action_space)
-        self.head_to_env = head_to_env_actions(spec.action_set, action_space)
-        self.env_to_head = env_to_head_actions(spec.action_set, action_space)
-        self.net = EfficientZeroNet(spec.frame_shape, action_space, cfg).to(self.torch_device)
+        self.action_space = cfg.multi_task_actions or spec.num_actions
+        self.legal_row = head_action_mask(spec.action_set, self.action_space)
+        self.head_to_env = head_to_env_actions(spec.action_set, self.action_space)
+        self.env_to_head = env_to_head_actions(spec.action_set, self.action_space)
+        # The weights come from a seeded copy of torch's generator; the global one is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = EfficientZeroNet(spec.frame_shape, self.action_space, cfg).to(self.torch_device)
         if cfg.channels_last and self.torch_device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
         self.target_net = copy.deepcopy(self.net)
         self.actor_net = copy.deepcopy(self.net)
-        self.learner = Learner(self.net, cfg)
-        self.replay = PrioritizedReplay(
-            spec.frame_shape,
-            action_space,
-            cfg.replay_capacity,
+        self._seeds = dict(zip(RNG_STREAMS, np.random.SeedSequence(seed).spawn(len(RNG_STREAMS))))
+        self.learner = Learner(self.net, cfg, seed=int(self._seeds["augment"].generate_state(1)[0]))
+        self.replay = PrioritizedReplay(spec.frame_shape, self.action_space, cfg.replay_capacity, clip_rewards=cfg.clip_rewards, **self._layout("replay"))
+        self.reanalyze_rng = np.random.default_rng(self._seeds["reanalyze"])
+        self.selfplay_rng = np.random.default_rng(self._seeds["selfplay"])
+        self.act_rng = np.random.default_rng(self._seeds["act"])
+        self.offline: DatasetReplay | None = None
+        self._offline_state: dict | None = None  # restored from a checkpoint, applied when its dataset comes back
+        self.timer = StageTimer()
+        self.env_steps = 0
+        self.last_metrics: dict[str, float] = {}
+
+    def _layout(self, stream: str) -> dict:
+        """The window layout and priority settings of a replay, seeded from ``stream``."""
+        cfg = self.cfg
+        return dict(
             frame_stack=cfg.frame_stack,
             num_unroll=cfg.num_unroll_steps,
             td_steps=cfg.td_steps,
             td_age_interval=cfg.td_age_interval,
             min_td_steps=cfg.min_td_steps,
             alpha=cfg.priority_alpha,
-            clip_rewards=cfg.clip_rewards,
-            seed=seed,
+            seed=self._seeds[stream],
         )
-        self.rng = np.random.default_rng(seed)
-        self.env_steps = 0
-        self.last_metrics: dict[str, float] = {}
+
+    def _generators(self) -> dict[str, np.random.Generator]:
+        return {"reanalyze": self.reanalyze_rng, "selfplay": self.selfplay_rng, "act": self.act_rng}
 
     @property
     def num_envs(self) -> int:
@@ -103,39 +126,51 @@ class EfficientZeroAgent(Agent):
     def act(self, obs: np.ndarray, *, greedy: bool = True) -> np.ndarray:
         legal = np.broadcast_to(self.legal_row, (len(obs), len(self.legal_row)))
         obs_t = torch.from_numpy(np.ascontiguousarray(obs)).to(self.torch_device)
-        result = search(self.net, obs_t, legal, self.cfg, self.rng, add_noise=not greedy)
+        result = search(self.net, obs_t, legal, self.cfg, self.act_rng, add_noise=not greedy)
         temperature = 0.0 if greedy else visit_temperature(self.learner.steps, self.cfg)
-        return self.head_to_env[select_actions(result.visit_counts, temperature, self.rng)]
+        return self.head_to_env[select_actions(result.visit_counts, temperature, self.act_rng)]
 
     # ---- learning -------------------------------------------------------------------------------
     def _beta(self) -> float:
         progress = min(1.0, self.learner.steps / self.cfg.training_steps)
         return self.cfg.priority_beta_start + (1.0 - self.cfg.priority_beta_start) * progress
 
-    def _update(self, on_metrics: MetricsCallback | None) -> None:
-        cfg = self.cfg
-        sample = self.replay.sample(cfg.batch_size, self._beta(), self.env_steps)
-        batch = reanalyze(sample, self.target_net, self.legal_row, cfg, self.rng, self.torch_device)
-        result = self.learner.update(batch)
-        self.replay.update_priorities(sample.rows, result.priorities)
+    def _update(self, replay: PrioritizedRows, age_step: int, reanalyze_ratio: float) -> None:
+        """One update from ``replay``: draw, reanalyse, train, new priorities, network refreshes."""
+        cfg, timer = self.cfg, self.timer
+        with timer.stage("data"):
+            sample = replay.sample(cfg.batch_size, self._beta(), age_step)
+        with timer.stage("reanalyze"):
+            batch = reanalyze(sample, self.target_net, self.legal_row, cfg, self.reanalyze_rng, self.torch_device, reanalyze_ratio)
+        with timer.stage("train"):
+            result = self.learner.update(batch)
+        with timer.stage("data"):
+            replay.update_priorities(sample.rows, result.priorities)
         step = self.learner.steps
         if step % cfg.target_refresh_interval == 0:
             self.target_net.load_state_dict(self.net.state_dict())
         if step % cfg.selfplay_refresh_interval == 0:
             self.actor_net.load_state_dict(self.net.state_dict())
         self.last_metrics = {**result.metrics, "update": step, "env_steps": self.env_steps}
-        if cfg.log_interval and step % cfg.log_interval == 0:
-            logger.info("update %d: %s", step, {k: round(v, 4) for k, v in result.metrics.items()})
-            if on_metrics:
-                on_metrics(self.env_steps, self.last_metrics)
 
-    def _train_to(self, updates: int, on_metrics: MetricsCallback | None, max_now: int | None = None) -> None:
+    def _log(self, on_metrics: MetricsCallback | None, count: int) -> None:
+        """Every ``log_interval`` updates: adds throughput to the metrics, logs them, calls ``on_metrics(count, ...)``."""
+        step = self.learner.steps
+        if not self.cfg.log_interval or step % self.cfg.log_interval:
+            return
+        self.last_metrics.update(self.timer.report(step, self.env_steps))
+        logger.info("update %d: %s", step, {k: round(v, 4) for k, v in self.last_metrics.items()})
+        if on_metrics:
+            on_metrics(count, dict(self.last_metrics))
+
+    def _train_online(self, updates: int, on_metrics: MetricsCallback | None, max_now: int | None = None) -> None:
         """Runs updates until ``updates`` are done (at most ``max_now`` now), once the replay is warm."""
         if len(self.replay) < self.cfg.min_replay_size:
             return
         todo = updates - self.learner.steps
         for _ in range(min(todo, max_now) if max_now is not None else todo):
-            self._update(on_metrics)
+            self._update(self.replay, self.env_steps, self.cfg.reanalyze_ratio)
+            self._log(on_metrics, self.env_steps)
 
     def train(
         self,
@@ -146,42 +181,107 @@ class EfficientZeroAgent(Agent):
         on_eval: EvalCallback | None = None,
         on_metrics: MetricsCallback | None = None,
     ) -> None:
+        """Learns online until ``steps`` env steps in all (see ``Agent.train``).
+
+        A call that reaches the run's end (``steps * updates_per_env_step >= training_steps``)
+        catches up on updates and runs the low-learning-rate tail after its last env step, before
+        the last ``on_eval``; any other call does nothing after its last ``on_eval``, so a
+        checkpoint saved there holds exactly the state the call returns with. ``env`` is reset
+        here: games running in a previous call's env are not continued.
+        """
         if env.spec.game != self.spec.game or env.spec.action_set != self.spec.action_set:
             raise ConfigError(f"this agent learns {self.spec.game}, not {env.spec.game}")
         cfg = self.cfg
-        selfplay = SelfPlay(env, self.replay, self.legal_row, self.head_to_env, cfg, seed=int(self.rng.integers(2**31)))
+        selfplay = SelfPlay(env, self.replay, self.legal_row, self.head_to_env, cfg, self.selfplay_rng, self.timer)
         catch_up = max(1, int(np.ceil(2 * cfg.updates_per_env_step * env.num_envs)))
+        ends_run = steps * cfg.updates_per_env_step >= cfg.training_steps
+        self.timer.start(self.learner.steps, self.env_steps)
         while self.env_steps < steps:
             temperature = visit_temperature(self.learner.steps, cfg)
             selfplay.step(self.actor_net, temperature, self.env_steps)
             before, self.env_steps = self.env_steps, self.env_steps + env.num_envs
-            self._train_to(int(cfg.updates_per_env_step * self.env_steps), on_metrics, catch_up)
+            self._train_online(int(cfg.updates_per_env_step * self.env_steps), on_metrics, catch_up)
+            if self.env_steps >= steps and ends_run:
+                self._train_online(int(cfg.updates_per_env_step * steps) + cfg.final_low_lr_steps, on_metrics)
             if on_eval and eval_every and self.env_steps // eval_every > before // eval_every:
                 on_eval(self.env_steps)
-        self._train_to(int(cfg.updates_per_env_step * steps) + cfg.final_low_lr_steps, on_metrics)
+
+    def train_offline(self, dataset: Dataset, updates: int, *, on_metrics: MetricsCallback | None = None) -> None:
+        """Learns from a fixed dataset of this agent's game until ``updates`` updates in all.
+
+        EfficientZero's update on a dataset instead of its own replay: prioritised draws over the
+        dataset's rows, value targets bootstrapped from the target network, every policy target
+        from a new MCTS of the target network (the data has no search policies), clipped rewards
+        and life-loss terminals as the config says. A restored agent continues with the
+        priorities and generator it saved when it is given the same dataset file again (matched
+        by sha256); another dataset starts with fresh priorities.
+
+        Args:
+            dataset: a view of a dataset of ``spec.game``.
+            updates: the update count to reach (updates already done count).
+            on_metrics: called every ``log_interval`` updates with (updates so far, metrics).
+
+        Raises:
+            ConfigError: the dataset is of another game, action set or frame shape.
+        """
+        replay = self._offline_replay(dataset)
+        self.timer.start(self.learner.steps, self.env_steps)
+        while self.learner.steps < updates:
+            self._update(replay, age_step=0, reanalyze_ratio=1.0)
+            self._log(on_metrics, self.learner.steps)
+
+    def _offline_replay(self, dataset: Dataset) -> DatasetReplay:
+        spec = self.spec
+        if (dataset.game, tuple(dataset.action_set), tuple(dataset.frame_shape)) != (spec.game, spec.action_set, spec.frame_shape):
+            raise ConfigError(
+                f"dataset {dataset.dataset_id} holds {dataset.game} (actions {list(dataset.action_set)}, frames "
+                f"{list(dataset.frame_shape)}); this agent learns {spec.game} (actions {list(spec.action_set)}, "
+                f"frames {list(spec.frame_shape)})"
+            )
+        if self.offline is not None and self.offline.dataset_sha256 == dataset.sha256:
+            return self.offline
+        cfg = self.cfg
+        replay = DatasetReplay(
+            dataset,
+            self.env_to_head,
+            self.action_space,
+            clip_rewards=cfg.clip_rewards,
+            life_loss_terminal=cfg.life_loss_terminal,
+            **self._layout("offline"),
+        )
+        if self._offline_state is not None and self._offline_state["dataset"]["sha256"] == replay.dataset_sha256:
+            replay.load_state_dict(self._offline_state)
+        self.offline, self._offline_state = replay, None
+        return replay
+
+    @property
+    def offline_dataset(self) -> dict[str, str] | None:
+        """The dataset of the latest offline training, {"path", "sha256"}, or None."""
+        if self.offline is not None:
+            return self.offline.reference()
+        return None if self._offline_state is None else dict(self._offline_state["dataset"])
 
     # ---- checkpoints ----------------------------------------------------------------------------
     def save(self, path: Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        replay = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in self.replay.state_dict().items()}
+        offline = self.offline.state_dict() if self.offline is not None else self._offline_state
         state = {
             "config": dataclasses.asdict(self.cfg),
             "net": self.net.state_dict(),
             "target_net": self.target_net.state_dict(),
             "actor_net": self.actor_net.state_dict(),
             "learner": self.learner.state_dict(),
-            "replay": replay,
-            "rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "replay": _to_torch(self.replay.state_dict()),
+            "offline": None if offline is None else _to_torch(offline),
+            "rngs": {name: rng.bit_generator.state for name, rng in self._generators().items()},
             "env_steps": self.env_steps,
         }
         # Written beside the final name and renamed, so a crash never leaves a half-written checkpoint.
         tmp = path / (STATE_FILE + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, path / STATE_FILE)
-        write_checkpoint_meta(path, self, env_steps=self.env_steps, updates=self.learner.steps)
+        write_checkpoint_meta(path, self, env_steps=self.env_steps, updates=self.learner.steps, offline_dataset=self.offline_dataset)
 
     @classmethod
     def load(cls, path: Path, *, device: str = "cpu") -> EfficientZeroAgent:
@@ -194,13 +294,21 @@ class EfficientZeroAgent(Agent):
         agent.target_net.load_state_dict(state["target_net"])
         agent.actor_net.load_state_dict(state["actor_net"])
         agent.learner.load_state_dict(state["learner"])
-        agent.replay.load_state_dict({k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in state["replay"].items()})
-        agent.rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        agent.replay.load_state_dict(_to_numpy(state["replay"]))
+        agent._offline_state = None if state["offline"] is None else _to_numpy(state["offline"])
+        for name, rng in agent._generators().items():
+            rng.bit_generator.state = state["rngs"][name]
         agent.env_steps = int(state["env_steps"])
         return agent
+
+
+def _to_torch(state: dict) -> dict:
+    """numpy arrays -> tensors, so that ``torch.load(weights_only=True)`` reads the state back."""
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+
+
+def _to_numpy(state: dict) -> dict:
+    return {k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
 
 
 class EfficientZeroLAgent(EfficientZeroAgent):

@@ -38,17 +38,19 @@ class UpdateResult(NamedTuple):
 
 
 class Learner:
-    """Owns the trained network's optimiser and update counter.
+    """Owns the trained network's optimiser, update counter and augmentation generator.
 
     Args:
         net: the network to train (already on its device).
         cfg: optimisation settings.
+        seed: seeds the augmentation generator.
     """
 
-    def __init__(self, net: EfficientZeroNet, cfg: EfficientZeroConfig):
+    def __init__(self, net: EfficientZeroNet, cfg: EfficientZeroConfig, seed: int = 0):
         self.net = net
         self.cfg = cfg
         self.steps = 0
+        self.generator = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
         self.optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         self._loss = torch.compile(efficientzero_loss) if cfg.compile else efficientzero_loss
 
@@ -64,7 +66,7 @@ class Learner:
             group["lr"] = lr
         self.net.train()
         with self._autocast(batch.frames.device):
-            out = self._loss(self.net, batch, self.cfg)
+            out = self._loss(self.net, batch, self.cfg, generator=self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.max_grad_norm)
@@ -76,8 +78,9 @@ class Learner:
         return UpdateResult(host[len(LOSS_PARTS) + 1 :].astype(np.float32), metrics)
 
     def state_dict(self) -> dict:
-        return {"steps": self.steps, "optimizer": self.optimizer.state_dict()}
+        return {"steps": self.steps, "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.steps = int(state["steps"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())

@@ -81,7 +81,13 @@ def frames_to_input(frames: torch.Tensor) -> torch.Tensor:
     return frames.permute(0, 1, 4, 2, 3).reshape(b, n * channels, height, width).float().div_(255.0)
 
 
-def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZeroConfig, train_augment: bool = True) -> LossOutput:
+def efficientzero_loss(
+    net: EfficientZeroNet,
+    batch: TrainBatch,
+    cfg: EfficientZeroConfig,
+    train_augment: bool = True,
+    generator: torch.Generator | None = None,
+) -> LossOutput:
     """The full EfficientZero loss of one minibatch (``net`` in train mode).
 
     Args:
@@ -89,6 +95,7 @@ def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZ
         batch: the minibatch.
         cfg: loss weights, support, unroll and augmentation settings.
         train_augment: apply the random shift and intensity (off for deterministic checks).
+        generator: draws the augmentation (on the batch's device; None: torch's default one).
 
     Returns:
         The loss, new priorities and the parts for logging.
@@ -97,7 +104,7 @@ def efficientzero_loss(net: EfficientZeroNet, batch: TrainBatch, cfg: EfficientZ
     channels = batch.frames.shape[-1]
     x = frames_to_input(batch.frames)
     if train_augment:
-        x = augment(x, cfg.shift_pad, cfg.intensity_scale)
+        x = augment(x, cfg.shift_pad, cfg.intensity_scale, generator)
     num_unroll = batch.actions.shape[1]
     b = x.shape[0]
 

@@ -69,6 +69,7 @@ def reanalyze(
     cfg: EfficientZeroConfig,
     rng: np.random.Generator,
     device: torch.device,
+    reanalyze_ratio: float,
 ) -> TrainBatch:
     """Turns a replay sample into a training batch with the target network's targets.
 
@@ -76,28 +77,32 @@ def reanalyze(
         sample: the drawn windows.
         target_net: the target network (kept in eval mode here).
         legal_row: bool [A] legal head entries of the game.
-        cfg: discount, unroll, value-prefix horizon, reanalysis ratio and search settings.
+        cfg: discount, unroll, value-prefix horizon and search settings.
         rng: root noise and search seeds.
         device: where the training batch goes.
+        reanalyze_ratio: share of the windows (the first ones) whose policy targets come from a
+            new search; the others keep ``sample.search_policy``.
 
     Returns:
         The ``TrainBatch`` on ``device``.
     """
-    b, k1 = sample.bootstrap_frames.shape[:2]
-    k = k1 - 1
+    b, k1 = sample.bootstrap_index.shape
+    k, stack = k1 - 1, cfg.frame_stack
     target_net.eval()
-    boot = torch.from_numpy(sample.bootstrap_frames.reshape(b * k1, *sample.bootstrap_frames.shape[2:])).to(device)
+    # One host->device copy of every frame the batch needs; the stacks are cut on the device.
+    frames = torch.from_numpy(sample.frames).to(device)
+    stack_offsets = torch.arange(stack, device=device)
+    boot_index = torch.from_numpy(sample.bootstrap_index).to(device)[..., None] + stack_offsets  # [B, K+1, S]
+    boot = frames[torch.arange(b, device=device)[:, None, None], boot_index].flatten(0, 1)
     boot_values = target_net.initial_inference(obs_to_input(boot)).value.float().cpu().numpy().reshape(b, k1)
     target_value = value_targets(sample.rewards, boot_values, sample.steps_left, sample.terminal, sample.td, cfg.discount, k)
     target_prefix = value_prefix_targets(sample.rewards, sample.steps_left, cfg.value_prefix_horizon, k)
     policy_mask, consistency_mask = unroll_masks(sample.steps_left, k)
 
     policy = sample.search_policy.copy()
-    count = int(round(cfg.reanalyze_ratio * b))
-    frames = torch.from_numpy(sample.frames).to(device)
+    count = int(round(reanalyze_ratio * b))
     if count:
-        stack = cfg.frame_stack
-        positions = torch.stack([frames[:count, j : j + stack] for j in range(k1)], dim=1).flatten(0, 1)
+        positions = frames[:count, (torch.arange(k1, device=device)[:, None] + stack_offsets)].flatten(0, 1)
         legal = np.broadcast_to(legal_row, (count * k1, len(legal_row)))
         result = search(target_net, positions, legal, cfg, rng, cfg.reanalyze_noise)
         policy[:count] = result.policy.reshape(count, k1, -1) * policy_mask[:count, :, None]
@@ -106,7 +111,7 @@ def reanalyze(
         return torch.from_numpy(np.ascontiguousarray(x)).to(device)
 
     return TrainBatch(
-        frames=frames,
+        frames=frames[:, : stack + k],
         actions=put(sample.actions),
         target_value=put(target_value),
         target_value_prefix=put(target_prefix),

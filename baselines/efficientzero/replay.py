@@ -1,10 +1,11 @@
-"""Prioritised replay of online learning episodes, held in memory as flat step-aligned rows.
+"""Prioritised replay of learning episodes, held in memory as flat step-aligned rows.
 
 The layout follows the dataset format: a learning episode of T transitions is T+1 rows (the last
 row holds its final frame and no action), preceded here by ``frame_stack - 1`` history rows: the
 frames the environment stacked before the episode's first observation (after a life loss those
 are real frames of the running game, at a game's start the first frame repeated). Only complete
-episodes are added, so every window is final when it is drawn.
+episodes are added, so every window is final when it is drawn. Windows are cut by
+``xtra_bench.data.windows.unroll_windows``, the function the offline dataset sampler uses too.
 
 Priorities: P(i) = p_i^alpha / sum_j p_j^alpha over transition rows; new episodes enter at the
 largest priority seen; importance weights (N P(i))^-beta are normalised by the batch maximum.
@@ -16,62 +17,24 @@ from typing import NamedTuple
 
 import numpy as np
 
-from baselines.efficientzero.targets import bootstrap_offsets, learning_rewards, off_policy_td_steps
-
-
-class WindowRows(NamedTuple):
-    """Row indices of a batch of unroll windows (B windows, S stacked frames, K unroll steps).
-
-    Attributes:
-        frames: int64 [B, S + K], rows of the frames t-S+1 .. t+K (clamped to the episode's rows).
-        positions: int64 [B, K + 1], rows of positions t..t+K (clamped to the episode's last row).
-        rewards: int64 [B, width], rows of transitions t, t+1, ... (clamped; mask with ``steps_left``).
-        steps_left: int64 [B], transitions from t to the episode's last row.
-    """
-
-    frames: np.ndarray
-    positions: np.ndarray
-    rewards: np.ndarray
-    steps_left: np.ndarray
-
-
-def window_rows(start: np.ndarray, first: np.ndarray, last: np.ndarray, stack: int, num_unroll: int, width: int) -> WindowRows:
-    """The one place that turns start rows into the rows of their stacks, unroll and n-step windows.
-
-    Windows never leave their episode: frames before ``first`` (the earliest stored frame of the
-    episode) and positions after ``last`` (its final row) are clamped to those rows, which repeats
-    the first or final frame, as the dataset sampler does.
-
-    Args:
-        start: int [B] start rows t (transition rows).
-        first: int [B] earliest frame row of each window's episode (history rows included).
-        last: int [B] final row of each window's episode.
-        stack: S.
-        num_unroll: K.
-        width: transitions covered by the reward window (K + the largest n).
-
-    Returns:
-        The rows, see ``WindowRows``.
-    """
-    start, first, last = (np.asarray(a, dtype=np.int64)[:, None] for a in (start, first, last))
-    frames = np.clip(start + np.arange(1 - stack, num_unroll + 1), first, last)
-    positions = np.minimum(start + np.arange(num_unroll + 1), last)
-    rewards = np.minimum(start + np.arange(width), np.maximum(last - 1, start))
-    return WindowRows(frames, positions, rewards, (last - start)[:, 0])
+from baselines.efficientzero.targets import learning_rewards, off_policy_td_steps
+from xtra_bench.data.windows import unroll_windows
 
 
 class ReplaySample(NamedTuple):
-    """A drawn batch before reanalysis (host arrays; B windows, K unroll steps, A actions).
+    """A drawn batch before reanalysis (host arrays; B windows, S stacked frames, K unroll steps, L = td_steps, A actions).
 
     Attributes:
         rows: int64 [B] start rows (give them back to ``update_priorities``).
-        frames: uint8 [B, S + K, H, W, C] frames t-S+1 .. t+K.
+        frames: uint8 [B, S + K + L, H, W, C] frames t-S+1 .. t+K+L (clipped to the episode):
+            ``frames[:, k : k + S]`` is position k's observation.
         actions: int64 [B, K] actions t..t+K-1, uniformly random past the episode's end.
-        rewards: float32 [B, K + max n] learning rewards of transitions t, t+1, ... (0 past the end).
+        rewards: float32 [B, K + L] learning rewards of transitions t, t+1, ... (0 past the end).
         steps_left: int64 [B] transitions from t to the episode's end.
         terminal: bool [B] the episode ended in a terminal state (no bootstrap from its last row).
         td: int64 [B] the off-policy corrected n of each window.
-        bootstrap_frames: uint8 [B, K + 1, S, H, W, C] stacks whose value bootstraps each position.
+        bootstrap_index: int64 [B, K + 1] column of ``frames`` where the stack whose value
+            bootstraps position k starts (``frames[b, i : i + S]``, i = ``bootstrap_index[b, k]``).
         search_policy: float32 [B, K + 1, A] acting's search policy (0 past the episode's end).
         weights: float32 [B] importance-sampling weights, max-normalised.
     """
@@ -83,30 +46,32 @@ class ReplaySample(NamedTuple):
     steps_left: np.ndarray
     terminal: np.ndarray
     td: np.ndarray
-    bootstrap_frames: np.ndarray
+    bootstrap_index: np.ndarray
     search_policy: np.ndarray
     weights: np.ndarray
 
 
-class PrioritizedReplay:
-    """Online episodes in preallocated row arrays, oldest episodes dropped when full.
+class PrioritizedRows:
+    """Prioritised draws of unroll windows over flat rows; subclasses fill the row arrays.
+
+    Row arrays (all [R, ...], the first ``size`` rows in use): ``frames`` uint8 [R, H, W, C],
+    ``actions`` int64 (policy-head indices), ``rewards`` float32 (learning rewards),
+    ``policies`` float32 [R, A] (acting's search policy), ``env_steps`` int64 (agent's step counter
+    when the action was taken), ``priorities`` float64 (0: never a start row), ``first`` and
+    ``last`` int64 (per row: the earliest frame row its stacks may use and the row that ends its
+    learning episode), ``terminal`` bool (that end is a terminal state).
 
     Args:
-        frame_shape: one frame (H, W, C).
-        num_actions: A, width of the stored search policies.
-        capacity: transitions kept (rows are allocated for them plus per-episode overhead).
+        num_actions: A, width of the policy head.
         frame_stack, num_unroll, td_steps, td_age_interval, min_td_steps: window layout and the
             off-policy correction (see ``EfficientZeroConfig``).
         alpha: priority exponent.
-        clip_rewards: learn from sign-clipped rewards.
         seed: seeds draws and padding actions.
     """
 
     def __init__(
         self,
-        frame_shape: tuple[int, ...],
         num_actions: int,
-        capacity: int,
         *,
         frame_stack: int,
         num_unroll: int,
@@ -114,25 +79,12 @@ class PrioritizedReplay:
         td_age_interval: int,
         min_td_steps: int,
         alpha: float,
-        clip_rewards: bool,
-        seed: int = 0,
+        seed: int | np.random.SeedSequence = 0,
     ):
-        self.capacity = capacity
+        self.num_actions = num_actions
         self.stack, self.num_unroll = frame_stack, num_unroll
         self.td_steps, self.td_age_interval, self.min_td_steps = td_steps, td_age_interval, min_td_steps
-        self.alpha, self.clip_rewards = alpha, clip_rewards
-        self.num_actions = num_actions
-        # Every episode costs S rows beyond its transitions; episodes are rarely shorter than 8 steps.
-        rows = capacity + capacity // 8 * frame_stack + 1024
-        self.frames = np.zeros((rows, *frame_shape), dtype=np.uint8)
-        self.actions = np.zeros(rows, dtype=np.int64)
-        self.rewards = np.zeros(rows, dtype=np.float32)
-        self.policies = np.zeros((rows, num_actions), dtype=np.float32)
-        self.env_steps = np.zeros(rows, dtype=np.int64)
-        self.priorities = np.zeros(rows, dtype=np.float64)  # 0 on history and final rows: never drawn
-        self.first = np.zeros(rows, dtype=np.int64)  # per row: its episode's earliest frame row
-        self.last = np.zeros(rows, dtype=np.int64)  # per row: its episode's final row
-        self.terminal = np.zeros(rows, dtype=bool)  # per row: its episode ended in a terminal state
+        self.alpha = alpha
         self.size = 0  # rows in use
         self.num_transitions = 0
         self.max_priority = 1.0
@@ -140,6 +92,79 @@ class PrioritizedReplay:
 
     def __len__(self) -> int:
         return self.num_transitions
+
+    def sample(self, batch_size: int, beta: float, env_step: int) -> ReplaySample:
+        """Draws ``batch_size`` windows by priority.
+
+        Args:
+            batch_size: B.
+            beta: importance-sampling exponent.
+            env_step: the agent's current env-step counter (for the age of each window).
+        """
+        scaled = self.priorities[: self.size] ** self.alpha
+        cdf = np.cumsum(scaled)
+        start = np.searchsorted(cdf, self.rng.random(batch_size) * cdf[-1], side="right")
+        start = np.minimum(start, self.size - 1)
+        probability = scaled[start] / cdf[-1]
+        weights = (self.num_transitions * probability) ** -beta
+        td = off_policy_td_steps(env_step - self.env_steps[start], self.td_steps, self.td_age_interval, self.min_td_steps)
+        k = self.num_unroll
+        w = unroll_windows(
+            start,
+            self.first[start],
+            self.last[start],
+            frame_stack=self.stack,
+            unroll_steps=k,
+            n_step=td,
+            reward_width=k + self.td_steps,
+            lookahead=self.td_steps,
+        )
+        padding = self.rng.integers(0, self.num_actions, size=(batch_size, k))
+        return ReplaySample(
+            rows=start,
+            frames=self.frames[w.frames],
+            actions=np.where(w.live[:, :k], self.actions[w.transitions[:, :k]], padding),
+            rewards=np.where(w.live, self.rewards[w.transitions], 0.0).astype(np.float32),
+            steps_left=w.steps_left,
+            terminal=self.terminal[start],
+            td=td,
+            bootstrap_index=w.bootstrap - start[:, None],
+            search_policy=self.policies[w.positions] * w.live[:, : k + 1, None],
+            weights=(weights / weights.max()).astype(np.float32),
+        )
+
+    def update_priorities(self, rows: np.ndarray, priorities: np.ndarray) -> None:
+        """Sets new priorities of start rows drawn by ``sample``."""
+        self.priorities[rows] = priorities
+        self.max_priority = max(self.max_priority, float(np.max(priorities)))
+
+
+class PrioritizedReplay(PrioritizedRows):
+    """Online episodes in preallocated row arrays, oldest episodes dropped when full.
+
+    Args:
+        frame_shape: one frame (H, W, C).
+        num_actions: A, width of the stored search policies.
+        capacity: transitions kept (rows are allocated for them plus per-episode overhead).
+        clip_rewards: learn from sign-clipped rewards.
+        **layout: the window layout, priority exponent and seed of ``PrioritizedRows``.
+    """
+
+    def __init__(self, frame_shape: tuple[int, ...], num_actions: int, capacity: int, *, clip_rewards: bool, **layout):
+        super().__init__(num_actions, **layout)
+        self.capacity = capacity
+        self.clip_rewards = clip_rewards
+        # Every episode costs S rows beyond its transitions; episodes are rarely shorter than 8 steps.
+        rows = capacity + capacity // 8 * self.stack + 1024
+        self.frames = np.zeros((rows, *frame_shape), dtype=np.uint8)
+        self.actions = np.zeros(rows, dtype=np.int64)
+        self.rewards = np.zeros(rows, dtype=np.float32)
+        self.policies = np.zeros((rows, num_actions), dtype=np.float32)
+        self.env_steps = np.zeros(rows, dtype=np.int64)
+        self.priorities = np.zeros(rows, dtype=np.float64)  # 0 on history and final rows: never drawn
+        self.first = np.zeros(rows, dtype=np.int64)
+        self.last = np.zeros(rows, dtype=np.int64)
+        self.terminal = np.zeros(rows, dtype=bool)
 
     def add_episode(
         self,
@@ -195,48 +220,6 @@ class PrioritizedReplay:
             array[: self.size - cut] = array[cut : self.size] - cut
         self.size -= cut
         self.num_transitions -= dropped
-
-    def sample(self, batch_size: int, beta: float, env_step: int) -> ReplaySample:
-        """Draws ``batch_size`` windows by priority.
-
-        Args:
-            batch_size: B.
-            beta: importance-sampling exponent.
-            env_step: the agent's current env-step counter (for the age of each window).
-        """
-        scaled = self.priorities[: self.size] ** self.alpha
-        cdf = np.cumsum(scaled)
-        start = np.searchsorted(cdf, self.rng.random(batch_size) * cdf[-1], side="right")
-        start = np.minimum(start, self.size - 1)
-        probability = scaled[start] / cdf[-1]
-        weights = (self.num_transitions * probability) ** -beta
-        td = off_policy_td_steps(env_step - self.env_steps[start], self.td_steps, self.td_age_interval, self.min_td_steps)
-        k = self.num_unroll
-        rows = window_rows(start, self.first[start], self.last[start], self.stack, k, k + self.td_steps)
-        steps_left = rows.steps_left
-        moves = np.arange(k)[None, :] < steps_left[:, None]
-        padding = self.rng.integers(0, self.num_actions, size=(batch_size, k))
-        live = np.arange(rows.rewards.shape[1])[None, :] < steps_left[:, None]
-        boot = start[:, None] + bootstrap_offsets(steps_left, td, k)  # [B, K+1]
-        boot_frames = np.maximum(boot[..., None] + np.arange(1 - self.stack, 1), self.first[start][:, None, None])
-        has_action = np.arange(k + 1)[None, :] < steps_left[:, None]
-        return ReplaySample(
-            rows=start,
-            frames=self.frames[rows.frames],
-            actions=np.where(moves, self.actions[rows.positions[:, :-1]], padding),
-            rewards=np.where(live, self.rewards[rows.rewards], 0.0).astype(np.float32),
-            steps_left=steps_left,
-            terminal=self.terminal[start],
-            td=td,
-            bootstrap_frames=self.frames[boot_frames],
-            search_policy=self.policies[rows.positions] * has_action[..., None],
-            weights=(weights / weights.max()).astype(np.float32),
-        )
-
-    def update_priorities(self, rows: np.ndarray, priorities: np.ndarray) -> None:
-        """Sets new priorities of start rows drawn by ``sample`` (rows dropped since are skipped by the caller)."""
-        self.priorities[rows] = priorities
-        self.max_priority = max(self.max_priority, float(np.max(priorities)))
 
     def state_dict(self) -> dict:
         """Every array in use plus counters and the RNG state, for checkpoints."""

@@ -11,7 +11,9 @@ from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.efficientzero.networks import EfficientZeroNet
 from baselines.efficientzero.reanalyze import search
 from baselines.efficientzero.replay import PrioritizedReplay
-from xtra_bench.envs import VectorEnv
+from baselines.efficientzero.timing import StageTimer
+from xtra_bench.envs import StepBatch, VectorEnv
+from xtra_bench.search import SearchResult
 
 
 def visit_temperature(updates_done: int, cfg: EfficientZeroConfig) -> float:
@@ -64,7 +66,9 @@ class SelfPlay:
         legal_row: bool [A] legal head entries of the game.
         head_to_env: int [A] the env action of each head entry (the identity for a single-task head).
         cfg: search and temperature settings.
-        seed: seeds root noise, search tie-breaks and action sampling.
+        rng: draws root noise, search tie-break seeds and actions (the agent's, so that it
+            carries over from one ``train`` call to the next and into checkpoints).
+        timer: where acting's search and env time are counted.
     """
 
     def __init__(
@@ -74,21 +78,27 @@ class SelfPlay:
         legal_row: np.ndarray,
         head_to_env: np.ndarray,
         cfg: EfficientZeroConfig,
-        seed: int,
+        rng: np.random.Generator,
+        timer: StageTimer,
     ):
         self.env, self.replay, self.cfg = env, replay, cfg
         self.legal = np.broadcast_to(legal_row, (env.num_envs, len(legal_row)))
         self.head_to_env = np.asarray(head_to_env)
-        self.rng = np.random.default_rng(seed)
+        self.rng, self.timer = rng, timer
         self.obs = env.reset()
         self.buffers = [EpisodeBuffer(frames=list(self.obs[e])) for e in range(env.num_envs)]
 
     def step(self, net: EfficientZeroNet, temperature: float, env_step: int) -> ActingStats:
         """Plays one step in every env; ``env_step`` is the agent's counter before this step."""
         device = next(net.parameters()).device
-        result = search(net, torch.from_numpy(self.obs).to(device), self.legal, self.cfg, self.rng, add_noise=True)
-        head = select_actions(result.visit_counts, temperature, self.rng)
-        batch = self.env.step(self.head_to_env[head])
+        with self.timer.stage("search"):
+            result = search(net, torch.from_numpy(self.obs).to(device), self.legal, self.cfg, self.rng, add_noise=True)
+            head = select_actions(result.visit_counts, temperature, self.rng)
+        with self.timer.stage("env"):
+            return self._record(self.env.step(self.head_to_env[head]), head, result, env_step)
+
+    def _record(self, batch: StepBatch, head: np.ndarray, result: SearchResult, env_step: int) -> ActingStats:
+        """Appends one step to every env's running episode and hands the finished ones to the replay."""
         finished = []
         for e, buf in enumerate(self.buffers):
             buf.actions.append(int(head[e]))

@@ -4,8 +4,7 @@ A window starts at step t of a learning episode (one that ends at a life loss, a
 frame cap) and covers the unroll positions t + k, k = 0..K. ``steps_left`` = T - t counts the
 transitions from t to the episode's end; the episode's last observation (row T) has no action.
 Positions past the end are padding: value target 0, no policy target, value prefix held constant
-and consistency masked, as in EfficientZero. All functions are plain numpy on gathered arrays, so
-the online replay and the offline dataset sampler share them.
+and consistency masked, as in EfficientZero. All functions are plain numpy on gathered arrays.
 """
 
 from __future__ import annotations
@@ -33,21 +32,6 @@ def off_policy_td_steps(age: np.ndarray, td_steps: int, age_interval: int, min_t
     return np.clip(td_steps - np.asarray(age, dtype=np.int64) // age_interval, min_td_steps, td_steps)
 
 
-def bootstrap_offsets(steps_left: np.ndarray, td: np.ndarray, num_unroll: int) -> np.ndarray:
-    """Offsets from t of the rows whose value bootstraps each position's n-step target.
-
-    Args:
-        steps_left: int [B] transitions from t to the end of the episode.
-        td: int [B] n of each window.
-        num_unroll: K.
-
-    Returns:
-        int64 [B, K + 1] min(k + n, steps_left): the n-step horizon stops at the episode's last row.
-    """
-    k = np.arange(num_unroll + 1)
-    return np.minimum(k[None, :] + np.asarray(td)[:, None], np.asarray(steps_left)[:, None]).astype(np.int64)
-
-
 def value_targets(
     rewards: np.ndarray,
     bootstrap_values: np.ndarray,
@@ -66,8 +50,9 @@ def value_targets(
     Args:
         rewards: float [B, W] learning rewards of transitions t, t+1, ... (W >= K + max n; entries
             past the episode's end are ignored).
-        bootstrap_values: float [B, K + 1] the target network's value of the rows given by
-            ``bootstrap_offsets`` (any number where the position is past the end or bootstraps a terminal).
+        bootstrap_values: float [B, K + 1] the target network's value of row min(t + k + n, end)
+            (``xtra_bench.data.windows.Windows.bootstrap``; any number where the position is past
+            the end or bootstraps a terminal).
         steps_left: int [B] transitions from t to the end of the episode.
         terminal: bool [B] the episode ended in a terminal state.
         td: int [B] n of each window.

@@ -21,6 +21,7 @@ import numpy as np
 from xtra_bench.data.dataset import Dataset
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.targets import Targets
+from xtra_bench.data.windows import learning_bounds, unroll_windows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,14 +117,9 @@ class Sampler:
         is_last = self._is_last = columns["is_last"]
         self._terminal = columns["is_terminal"] | (columns["life_loss"] if config.life_loss_terminal else False)
         lengths = dataset.episode_lengths + 1
-        first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self._episode = np.repeat(np.arange(len(lengths)), lengths)
-        self._episode_first = first[self._episode]
-        # next_end[r]: the first row after r that ends r's learning episode; the rows in between are
-        # ordinary, so every window from r stops there.
-        end_rows = np.flatnonzero(is_last | self._terminal)
-        after = np.searchsorted(end_rows, np.arange(len(is_last)), side="right")
-        self._next_end = np.where(is_last, np.arange(len(is_last)), end_rows[np.minimum(after, len(end_rows) - 1)])
+        # Every window from row r stops at _next_end[r]: the first later row that ends r's learning episode.
+        self._episode_first, self._next_end = learning_bounds(is_last, self._terminal)
         self._starts = np.flatnonzero(~is_last)
         self._file_rows = np.concatenate([np.arange(a, b) for a, b in dataset.row_ranges()])
         self._row_priority = (~is_last).astype(np.float64)
@@ -189,23 +185,21 @@ class Sampler:
         size = batch_size or cfg.batch_size
         k, n = cfg.unroll_steps, cfg.n_step
         t, probability = self._draw(size)
-        end = self._next_end[t][:, None]  # [B, 1]
-        window = np.clip(t[:, None] + np.arange(1 - cfg.frame_stack, k + 1), self._episode_first[t][:, None], end)
-        positions = t[:, None] + np.arange(k + 1)  # [B, K+1]
-        mask = positions <= end
-        rows = np.minimum(positions, end)
-        moves = mask[:, 1:]
-        actions = np.where(moves, self._actions[rows[:, :-1]], 0)
-        rewards = np.where(moves, self._rewards[rows[:, :-1]], 0).astype(np.float32)
+        w = unroll_windows(
+            t, self._episode_first[t], self._next_end[t], frame_stack=cfg.frame_stack, unroll_steps=k, n_step=n
+        )
+        mask, rows = w.valid, w.positions
+        moves = w.live[:, :k]
+        actions = np.where(moves, self._actions[w.transitions[:, :k]], 0)
+        rewards = np.where(w.live, self._rewards[w.transitions], 0).astype(np.float32)  # [B, K + n]
 
-        # n-step targets: rewards of rows r..h-1 with h = min(r + n, end), then the value of row h
+        # n-step targets: rewards of rows r..h-1 with h = w.bootstrap, then the value of row h
         # unless h is a terminal (game over, or a life loss when those end episodes).
-        horizon = np.minimum(rows + n, end)
-        steps = rows[..., None] + np.arange(n)  # [B, K+1, n]
-        summed = np.where(steps < horizon[..., None], self._rewards[np.minimum(steps, self.num_rows - 1)], 0)
+        offset = np.arange(k + 1)[:, None] + np.arange(n)  # [K+1, n]: reward i of position j is transition j + i
+        summed = np.where(t[:, None, None] + offset < w.bootstrap[..., None], rewards[:, offset], 0)
         nstep_return = (summed * cfg.discount ** np.arange(n)).sum(-1)
-        bootstrap = mask & ~self._terminal[horizon]
-        bootstrap_discount = np.where(bootstrap, cfg.discount ** (horizon - rows), 0)
+        bootstrap = mask & ~self._terminal[w.bootstrap]
+        bootstrap_discount = np.where(bootstrap, cfg.discount ** (w.bootstrap - rows), 0)
 
         policy = root_value = None
         if self._policy is not None:
@@ -213,12 +207,12 @@ class Sampler:
             root_value = self._root_value[rows] * mask
         return Batch(
             rows=t,
-            frames=self.frames[window],
+            frames=self.frames[w.frames],
             actions=actions,
-            rewards=rewards,
+            rewards=rewards[:, :k],
             mask=mask,
             nstep_return=np.where(mask, nstep_return, 0).astype(np.float32),
-            bootstrap_rows=np.where(bootstrap, horizon, -1),
+            bootstrap_rows=np.where(bootstrap, w.bootstrap, -1),
             bootstrap_discount=bootstrap_discount.astype(np.float32),
             probability=probability,
             policy=policy,
