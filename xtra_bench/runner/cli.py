@@ -58,9 +58,10 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> 
         **options,
     )
     plan = plan_run(config)
+    click.echo(plan.summary())
     if dry_run:
         for line in plan.describe():
             click.echo(line)
         return
     run(config, plan)
-    click.echo(f"{len(plan.jobs)} jobs complete in {config.out} (protocol {plan.protocol.hash()})")
+    click.echo(f"{len(plan.jobs)} jobs complete in {config.out}")

@@ -19,6 +19,7 @@ import numpy as np
 from xtra_bench import agents
 from xtra_bench.agents import Agent
 from xtra_bench.envs import make_spec
+from xtra_bench.errors import XtraBenchError
 from xtra_bench.evaluation import evaluate
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner.config import resolve_device
@@ -105,6 +106,9 @@ def _run_job(job: Job, protocol: Protocol, runs_dir: Path, device: str, report: 
         store.save_checkpoint(agent, progress)
 
     def on_eval(step: int) -> None:
+        if step != env.steps:
+            # The checkpoint's step seeds the env a resumed job plays in; a wrong one would change its games.
+            raise XtraBenchError(f"agent {job.agent} reported an evaluation at step {step} after {env.steps} steps in its env")
         returns = evaluate(act, job.target, protocol.periodic_eval_episodes, seed=protocol.eval_seed)
         store.append_evals(step, "periodic", returns)
         log.scalar("eval/periodic_return", float(np.mean(returns)), step)

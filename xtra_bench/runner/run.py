@@ -41,6 +41,13 @@ class Plan:
     def todo(self) -> list[Job]:
         return [job for job in self.jobs if job.key not in self.done]
 
+    def summary(self) -> str:
+        """One line: how many jobs are new, resumed and done, and the stage-1 work to do first."""
+        resumed = len(self.resume_steps)
+        new = len(self.jobs) - len(self.done) - resumed
+        stage1 = f"; {len(self.stage1)} stage-1 task(s) first" if self.stage1 else ""
+        return f"{len(self.jobs)} jobs: {new} new, {resumed} to resume, {len(self.done)} done{stage1} (protocol {self.protocol.hash()})"
+
     def describe(self) -> list[str]:
         """One line per stage-1 task and job, saying what will happen to it."""
         lines = [f"stage1/{s.hash}: {s.agent} pretrains on {', '.join(s.games)}" for s in self.stage1]
@@ -120,9 +127,11 @@ def plan_run(config: RunConfig) -> Plan:
         raise ConfigError(
             f"{config.out} has unfinished jobs ({', '.join(unfinished[:3])}{more}); continue them with --resume, or choose another --out"
         )
-    pending_stage1 = {s.hash: s for j in jobs if j.stage1 and j.key not in done for s in [j.stage1]}
-    todo_stage1 = tuple(s for s in pending_stage1.values() if not is_complete(s, config.out))
-    return Plan(protocol, tuple(jobs), frozenset(done), resume_steps, todo_stage1)
+    todo_stage1: dict[str, Stage1] = {}
+    for job in jobs:
+        if job.stage1 and job.key not in done and not is_complete(job.stage1, config.out):
+            todo_stage1[job.stage1.hash] = job.stage1
+    return Plan(protocol, tuple(jobs), frozenset(done), resume_steps, tuple(todo_stage1.values()))
 
 
 def _failures(outcomes: list[Outcome], what: str) -> None:
