@@ -66,3 +66,16 @@ def test_another_protocol_is_refused_naming_the_difference(tmp_path):
         check_protocol(tmp_path, Protocol(env_steps=500))
     recorded = json.loads((tmp_path / "protocol.json").read_text())
     assert recorded == {"hash": Protocol(env_steps=400).hash(), "protocol": Protocol(env_steps=400).to_json()}
+
+
+def test_a_save_killed_while_removing_the_previous_checkpoint_leaves_the_next_save_working(tmp_path):
+    store = JobStore(tmp_path / "job")
+    store.start({})
+    agent = RandomAgent(make_spec("MinAtar-Breakout"), seed=0)
+    store.save_checkpoint(agent, JobProgress(step=10))
+    leftover = tmp_path / "job" / "checkpoint.old"
+    leftover.mkdir()
+    (leftover / "agent.json").write_text("{}")  # the old checkpoint, half removed when the job was killed
+    assert store.peek_progress() == JobProgress(step=10)
+    store.save_checkpoint(agent, JobProgress(step=20))
+    assert store.checkpoint_progress() == JobProgress(step=20) and not leftover.exists()

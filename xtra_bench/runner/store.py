@@ -174,7 +174,8 @@ class JobStore:
 
     def save_checkpoint(self, agent: Agent, progress: JobProgress) -> None:
         """Replaces the checkpoint with the agent's current state: written aside, then renamed into place."""
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        for leftover in (self._tmp, self._old):  # of a save that was killed
+            shutil.rmtree(leftover, ignore_errors=True)
         agent.save(self._tmp)
         write_json(self._tmp / PROGRESS_FILE, dataclasses.asdict(progress))
         if self.checkpoint.exists():
@@ -197,7 +198,8 @@ class JobStore:
         """
         if not self.checkpoint.exists() and self._old.exists():
             os.replace(self._old, self.checkpoint)
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        for leftover in (self._tmp, self._old):
+            shutil.rmtree(leftover, ignore_errors=True)
         progress_file = self.checkpoint / PROGRESS_FILE
         if not progress_file.is_file():
             return None
