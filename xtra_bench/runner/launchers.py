@@ -9,6 +9,7 @@ in ``ray_launcher`` alone, imported only for ``--launcher ray``.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import dataclasses
 import multiprocessing
 import traceback
@@ -114,7 +115,15 @@ class LocalLauncher:
                     _, pending = concurrent.futures.wait(pending, timeout=0.2)
                     drain(events, report)
                 drain(events, report)
-            return [f.result() for f in futures]
+            return [_outcome(task, future) for task, future in zip(tasks, futures)]
+
+
+def _outcome(task: Task, future: concurrent.futures.Future) -> Outcome:
+    """A task's outcome, also when its process died (killed, out of memory) before it could return one."""
+    try:
+        return future.result()
+    except concurrent.futures.process.BrokenProcessPool as exc:
+        return Outcome(task.label, f"its worker process died ({exc}); continue with --resume")
 
 
 def make_launcher(launcher: str, *, workers: int = 1, ray_address: str | None = None):

@@ -62,6 +62,12 @@ class RayLauncher:
             _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
             drain(events, report)
         drain(events, report)
-        outcomes = ray.get(refs)
         ray.kill(events.actor)
-        return outcomes
+        return [self._outcome(task, ref) for task, ref in zip(tasks, refs)]
+
+    def _outcome(self, task: Task, ref) -> Outcome:
+        """A task's outcome, also when Ray lost its worker (a node died, out of memory)."""
+        try:
+            return self._ray.get(ref)
+        except self._ray.exceptions.RayError as exc:
+            return Outcome(task.label, f"Ray lost it ({type(exc).__name__}: {str(exc).splitlines()[0]}); continue with --resume")

@@ -87,13 +87,6 @@ def write_protocol(runs_dir: Path, protocol: Protocol) -> None:
         write_json(path, {"hash": protocol.hash(), "protocol": protocol.to_json()})
 
 
-def count_lines(path: Path) -> int:
-    """Complete lines of a JSONL file (a half-written last line does not count); 0 when absent."""
-    if not path.is_file():
-        return 0
-    return path.read_bytes().count(b"\n")
-
-
 def truncate_lines(path: Path, keep: int) -> None:
     """Keeps the first ``keep`` complete lines of a JSONL file (rows written after a checkpoint).
 
