@@ -15,17 +15,24 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ray,tensorboard]"
 	touch $@
 
 XB := $(VENV)/bin/xtra-bench
-SAMPLES := xtra/MinAtar-Breakout/random-sample-v1 xtra/Breakout/random-sample-v1
+SAMPLES := xtra/MinAtar-Asterix/random-sample-v1 xtra/MinAtar-Breakout/random-sample-v1 xtra/Breakout/random-sample-v1
+# A complete small benchmark on the bundled samples: a custom MinAtar split, two seeds, the smoke
+# preset and a tiny budget; two jobs at once (one torch thread each). Rerunning skips finished jobs
+# and resumes a killed one.
+DEMO_RUN := --agent efficientzero,random --pretrain MinAtar-Asterix --targets MinAtar-Breakout --seeds 0-1 \
+	--preset smoke --env-steps 200 --eval-episodes 8 --workers 2 --out runs/demo --resume
 
 demo: install
 	$(XB) splits
 	$(XB) agents
 	$(XB) datasets list
-	$(XB) datasets verify $(SAMPLES)
+	$(XB) datasets download $(SAMPLES)
+	for id in $(SAMPLES); do $(XB) datasets verify $$id || exit 1; done
+	$(XB) run $(DEMO_RUN)
 
 # One math thread per process: the tests' networks are tiny, and OpenMP threads spin-waiting on
 # shared cores made them ten times slower (subprocesses the tests start inherit this too).

@@ -52,8 +52,26 @@ class Agent(abc.ABC):
         self.seed = seed
         self.device = device
 
+    @property
+    def num_envs(self) -> int:
+        """Copies of the target in the train env that ``train`` is given (the runner builds it)."""
+        return 1
+
+    def hyperparameters(self) -> dict:
+        """The resolved hyper-parameters (JSON values), recorded in each job's ``config.json``.
+
+        By default the fields of a dataclass config kept in ``self.cfg``, or nothing.
+        """
+        cfg = getattr(self, "cfg", None)
+        return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else {}
+
     def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
-        """Stage 1 on offline datasets (one file per pretraining game); agents without one ignore it."""
+        """Stage 1 on offline datasets (one file per pretraining game); agents without one ignore it.
+
+        Artifacts go under ``workdir``, shared by every job with the same agent, preset and
+        datasets: the runner calls ``pretrain`` once to fill it, then once per job, when the agent
+        loads what it finds there instead of recomputing it.
+        """
 
     @abc.abstractmethod
     def train(

@@ -127,7 +127,9 @@ def parse_seeds(text: str) -> tuple[int, ...]:
                 seeds.extend(range(lo, hi + 1))
             else:
                 seeds.append(int(part))
-    except ValueError:
+    except ConfigError:
+        raise
+    except ValueError:  # ConfigError is a ValueError too, hence the clause above
         raise ConfigError(f"cannot read seeds {text!r}; write them like 0-4 or 0,2,5") from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds {text!r} must be distinct non-negative integers")

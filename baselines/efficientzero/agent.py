@@ -118,6 +118,10 @@ class EfficientZeroAgent(Agent):
     def _generators(self) -> dict[str, np.random.Generator]:
         return {"reanalyze": self.reanalyze_rng, "selfplay": self.selfplay_rng, "act": self.act_rng}
 
+    @property
+    def num_envs(self) -> int:
+        return self.cfg.num_envs
+
     # ---- acting ---------------------------------------------------------------------------------
     def act(self, obs: np.ndarray, *, greedy: bool = True) -> np.ndarray:
         legal = np.broadcast_to(self.legal_row, (len(obs), len(self.legal_row)))

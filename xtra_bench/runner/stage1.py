@@ -1,0 +1,94 @@
+"""Stage 1: finding the pretraining datasets and running an agent's ``pretrain`` once per distinct input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from xtra_bench import agents
+from xtra_bench.data.errors import DatasetError
+from xtra_bench.data.integrity import file_sha256, read_sidecar
+from xtra_bench.data.registry import Registry
+from xtra_bench.data.store import resolve
+from xtra_bench.envs import make_spec
+from xtra_bench.errors import ConfigError
+from xtra_bench.runner.config import resolve_device
+from xtra_bench.runner.job import torch_threads
+from xtra_bench.runner.jobs import Stage1
+from xtra_bench.runner.progress import Event, Reporter
+from xtra_bench.runner.store import DONE_FILE, write_json
+
+STAGE1_FILE = "stage1.json"
+
+
+def dataset_for(game: str, template: str | None, registry: Registry) -> str:
+    """The dataset id (or path) of a pretraining game.
+
+    Args:
+        game: catalog name.
+        template: an id or path with ``{game}`` standing for the game; None: the registry's only
+            dataset of the game.
+        registry: the dataset manifest.
+
+    Raises:
+        DatasetError: the registry has no dataset of the game, or several and no template chooses.
+        ConfigError: a template without ``{game}`` (every game would get the same dataset).
+    """
+    if template is not None:
+        if "{game}" not in template:
+            raise ConfigError(f"--datasets {template!r} must contain {{game}}, e.g. 'xtra/{{game}}/random-sample-v1'")
+        return template.replace("{game}", game)
+    ids = [i for i in registry.ids() if registry.get(i).game == game]
+    if not ids:
+        raise DatasetError(
+            f"the registry ({registry.source}) lists no dataset of {game}; collect one with"
+            f" `xtra-bench collect --game {game} --out {game}.hdf5 ...` and pass --datasets '{{game}}.hdf5'"
+        )
+    if len(ids) > 1:
+        raise DatasetError(f"the registry lists several datasets of {game} ({', '.join(ids)}); choose with --datasets 'namespace/{{game}}/source-vN'")
+    return ids[0]
+
+
+def resolve_stage1(agent: str, preset: str, games: Sequence[str], template: str | None, spec_game: str, registry: Registry) -> Stage1:
+    """Finds every pretraining dataset of one stage-1 input and its checksum.
+
+    Raises:
+        DatasetError: a dataset that is not in the registry, not downloaded (the message names
+            ``xtra-bench datasets download``) or has no checksum.
+    """
+    ids, paths, sums = [], [], []
+    for game in games:
+        dataset_id = dataset_for(game, template, registry)
+        path, entry = resolve(dataset_id, registry=registry)
+        if entry is not None:
+            sha256 = entry.dataset_file.sha256
+        else:
+            # A local file: its sidecar when it has one (finished by collect), else its bytes.
+            sha256 = read_sidecar(path) or file_sha256(path)
+        ids.append(dataset_id)
+        paths.append(Path(path).resolve())
+        sums.append(sha256)
+    return Stage1(agent, preset, tuple(games), tuple(ids), tuple(paths), tuple(sums), spec_game)
+
+
+def is_complete(stage1: Stage1, runs_dir: Path) -> bool:
+    return (stage1.workdir(runs_dir) / DONE_FILE).is_file()
+
+
+def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1, report: Reporter) -> None:
+    """Runs the agent's ``pretrain`` into ``stage1/<hash>/`` unless a complete result is there.
+
+    The agent keeps its artifacts in that directory; jobs call ``pretrain`` again with the same
+    directory, and the agent loads what it finds there instead of recomputing it.
+    """
+    workdir = stage1.workdir(runs_dir)
+    label = f"stage1/{stage1.hash}"
+    if not is_complete(stage1, runs_dir):
+        workdir.mkdir(parents=True, exist_ok=True)
+        write_json(workdir / STAGE1_FILE, {**stage1.to_json(), "games": list(stage1.games)})
+        registry = agents.default_registry()
+        with torch_threads(threads):
+            agent = registry.make(stage1.agent, make_spec(stage1.spec_game), preset=stage1.preset, seed=0, device=resolve_device(device))
+            agent.pretrain(list(stage1.dataset_paths), workdir)
+        write_json(workdir / DONE_FILE, {"agent": stage1.agent})
+    report(Event(label, "done"))
