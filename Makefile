@@ -23,7 +23,7 @@ SAMPLES := xtra/MinAtar-Asterix/random-sample-v1 xtra/MinAtar-Breakout/random-sa
 # A complete small benchmark on the bundled samples: a custom MinAtar split, two seeds, the smoke
 # preset and a tiny budget; two jobs at once (one torch thread each). Rerunning skips finished jobs
 # and resumes a killed one.
-DEMO_RUN := --agent efficientzero,random --pretrain MinAtar-Asterix --targets MinAtar-Breakout --seeds 0-1 \
+DEMO_RUN := --agent xtra,efficientzero,random --pretrain MinAtar-Asterix --targets MinAtar-Breakout --seeds 0-1 \
 	--preset smoke --env-steps 200 --eval-episodes 8 --workers 2 --out runs/demo --resume
 
 demo: install
@@ -33,6 +33,7 @@ demo: install
 	$(XB) datasets download $(SAMPLES)
 	for id in $(SAMPLES); do $(XB) datasets verify $$id || exit 1; done
 	$(XB) run $(DEMO_RUN)
+	$(XB) report runs/demo --out runs/demo/report --reps 5000 --force
 
 # One math thread per process: the tests' networks are tiny, and OpenMP threads spin-waiting on
 # shared cores made them ten times slower (subprocesses the tests start inherit this too).
