@@ -10,11 +10,11 @@ CPU in seconds.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from baselines.efficientzero.config import EfficientZeroConfig
-from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
+from xtra_bench.errors import ConfigError
+from xtra_bench.presets import config_from_preset
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,4 @@ def preset_config(name: str, **overrides) -> BCConfig:
         UnknownNameError: ``name`` is not a preset.
         ConfigError: an override names no field, or a value is out of range.
     """
-    if name not in PRESETS:
-        raise UnknownNameError(f"unknown preset {name!r}.{closest_match_hint(name, list(PRESETS))} Presets: {', '.join(PRESETS)}.")
-    fields = {f.name for f in dataclasses.fields(BCConfig)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        hints = "".join(closest_match_hint(u, sorted(fields)) for u in unknown)
-        raise ConfigError(f"unknown BC setting(s): {', '.join(unknown)}.{hints}")
-    return BCConfig(**{**PRESETS[name], **overrides})
+    return config_from_preset(BCConfig, PRESETS, name, "BC", **overrides)

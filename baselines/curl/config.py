@@ -16,10 +16,10 @@ Differences from the released code, all forced by the protocol or chosen for cla
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
+from xtra_bench.errors import ConfigError
+from xtra_bench.presets import config_from_preset
 
 
 @dataclass(frozen=True)
@@ -161,14 +161,7 @@ def preset_config(name: str, **overrides) -> CurlConfig:
         UnknownNameError: ``name`` is not a preset.
         ConfigError: an override names no field, or a value is out of range.
     """
-    if name not in PRESETS:
-        raise UnknownNameError(f"unknown preset {name!r}.{closest_match_hint(name, list(PRESETS))} Presets: {', '.join(PRESETS)}.")
-    fields = {f.name for f in dataclasses.fields(CurlConfig)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        hints = "".join(closest_match_hint(u, sorted(fields)) for u in unknown)
-        raise ConfigError(f"unknown CURL setting(s): {', '.join(unknown)}.{hints}")
-    return CurlConfig(**{**PRESETS[name], **overrides})
+    return config_from_preset(CurlConfig, PRESETS, name, "CURL", **overrides)
 
 
 def config_from_dict(raw: dict) -> CurlConfig:

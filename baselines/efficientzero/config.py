@@ -7,10 +7,10 @@ or two. Build one with ``preset_config("paper")`` and override fields with keywo
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
+from xtra_bench.errors import ConfigError
+from xtra_bench.presets import config_from_preset
 
 
 @dataclass(frozen=True)
@@ -238,11 +238,4 @@ def preset_config(name: str, **overrides) -> EfficientZeroConfig:
         UnknownNameError: ``name`` is not a preset.
         ConfigError: an override names no field, or a value is out of range.
     """
-    if name not in PRESETS:
-        raise UnknownNameError(f"unknown preset {name!r}.{closest_match_hint(name, list(PRESETS))} Presets: {', '.join(PRESETS)}.")
-    fields = {f.name for f in dataclasses.fields(EfficientZeroConfig)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        hints = "".join(closest_match_hint(u, sorted(fields)) for u in unknown)
-        raise ConfigError(f"unknown EfficientZero setting(s): {', '.join(unknown)}.{hints}")
-    return EfficientZeroConfig(**{**PRESETS[name], **overrides})
+    return config_from_preset(EfficientZeroConfig, PRESETS, name, "EfficientZero", **overrides)

@@ -9,12 +9,12 @@ offline batch, which components transfer and the task-weight rule of DESIGN.md.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from baselines.efficientzero.config import EfficientZeroConfig, preset_config
 from xtra_bench.envs import FULL_ACTION_COUNT
-from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
+from xtra_bench.errors import ConfigError
+from xtra_bench.presets import config_from_preset
 
 COMPONENTS = ("representation", "dynamics", "prediction", "projection")
 """Parts of the network that can be transferred from the student: h, g, f and the SimSiam projection/predictor."""
@@ -134,14 +134,7 @@ def xtra_config(name: str, **overrides) -> XtraConfig:
         UnknownNameError: ``name`` is not a preset.
         ConfigError: an override names no field, or a value is out of range.
     """
-    if name not in PRESETS:
-        raise UnknownNameError(f"unknown preset {name!r}.{closest_match_hint(name, list(PRESETS))} Presets: {', '.join(PRESETS)}.")
-    fields = {f.name for f in dataclasses.fields(XtraConfig)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        hints = "".join(closest_match_hint(u, sorted(fields)) for u in unknown)
-        raise ConfigError(f"unknown XTRA setting(s): {', '.join(unknown)}.{hints}")
-    return XtraConfig(**{**PRESETS[name], **overrides})
+    return config_from_preset(XtraConfig, PRESETS, name, "XTRA", **overrides)
 
 
 def student_config(preset: str, **overrides) -> EfficientZeroConfig:
