@@ -102,8 +102,10 @@ def loss_rows(path: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if "loss" in k or k in ("step", "update")} for r in rows(path)]
 
 
+# 30 segments of 1,000 steps (~0.1 s each on an idle machine), so the kill after the third row lands well
+# before the end: with 1,500 steps the whole job could finish within the kill's delay.
 RANDOM_RESUME = ["--agent", "random", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--seeds", "3",
-                 "--env-steps", "1500", "--eval-interval", "100", *SMALL]  # fmt: skip
+                 "--env-steps", "30000", "--eval-interval", "1000", *SMALL]  # fmt: skip
 EZ_RESUME = ["--agent", "efficientzero", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--seeds", "0",
              "--env-steps", "120", "--eval-interval", "40", *SMALL]  # fmt: skip
 
