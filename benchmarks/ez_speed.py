@@ -7,18 +7,26 @@
    with the target network, training). A first ``train`` call fills the replay and catches up on
    the updates due; the second one is measured: its sustained updates/s, env steps/s and the split
    of its wall-clock time between training, reanalysis, acting's search, the env and data, as the
-   agent reports them. ``--compare-overlap`` measures it with reanalysis overlapped and not.
+   agent reports them.
+4. Overlap probe (``--overlap-probe``): would reanalysing the next batch in a worker thread (on its
+   own CUDA stream on a GPU) while the current one trains pay? Times draw + reanalysis + update in
+   sequence and with the reanalysis of the next batch overlapped, interleaved, on a synthetic
+   replay, whatever ``--overlap`` says (which sets the agent's ``overlap_reanalysis`` in the
+   whole run).
 
 Example (the GPU figures of ``benchmarks/RESULTS.md``)::
 
-    python benchmarks/ez_speed.py --device cuda --threads 16 --envs 8 --json
+    python benchmarks/ez_speed.py --device cuda --threads 16 --envs 8 --overlap-probe --json
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 import numpy as np
@@ -29,7 +37,8 @@ from baselines.efficientzero.config import EfficientZeroConfig, preset_config
 from baselines.efficientzero.learner import Learner
 from baselines.efficientzero.losses import TrainBatch
 from baselines.efficientzero.networks import EfficientZeroNet
-from baselines.efficientzero.reanalyze import search
+from baselines.efficientzero.reanalyze import reanalyze, search
+from baselines.efficientzero.replay import PrioritizedReplay
 from xtra_bench.envs import make_env
 
 FRAME = (96, 96, 3)
@@ -109,8 +118,69 @@ def whole_run(game: str, preset: str, cfg: EfficientZeroConfig, updates: int, de
     return agent.timer.report(agent.learner.steps, agent.env_steps)
 
 
+def synthetic_replay(cfg: EfficientZeroConfig, episodes: int = 20, steps: int = 100) -> PrioritizedReplay:
+    """A replay of random Atari-shaped episodes (frames, actions, rewards, uniform search policies)."""
+    replay = PrioritizedReplay(
+        FRAME, ACTIONS, episodes * steps, clip_rewards=True, frame_stack=cfg.frame_stack, num_unroll=cfg.num_unroll_steps,
+        td_steps=cfg.td_steps, td_age_interval=cfg.td_age_interval, min_td_steps=cfg.min_td_steps, alpha=cfg.priority_alpha,
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(episodes):
+        frames = rng.integers(0, 256, (cfg.frame_stack + steps, *FRAME), dtype=np.uint8)
+        policies = np.full((steps, ACTIONS), 1 / ACTIONS, np.float32)
+        replay.add_episode(frames, rng.integers(0, ACTIONS, steps), rng.normal(size=steps), policies, np.arange(steps), True)
+    return replay
+
+
+def probe_overlap(cfg: EfficientZeroConfig, rounds: int, updates: int, device: torch.device) -> dict[str, float]:
+    """Milliseconds per update (draw + reanalysis + SGD step) in sequence and with reanalysis overlapped.
+
+    The overlapped variant reanalyses batch i+1 in a worker thread (on a side CUDA stream on a
+    GPU) while batch i trains; rounds of both variants alternate so that load drifts hit both.
+    """
+    torch.manual_seed(0)
+    net = EfficientZeroNet(FRAME, ACTIONS, cfg).to(device)
+    target, learner = copy.deepcopy(net), Learner(net, cfg)
+    replay, legal, rng = synthetic_replay(cfg), np.ones(ACTIONS, bool), np.random.default_rng(0)
+    stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    def prepare():
+        sample = replay.sample(cfg.batch_size, 1.0, 0)
+        if stream is None:
+            return reanalyze(sample, target, legal, cfg, rng, device, cfg.reanalyze_ratio)
+        with torch.cuda.stream(stream):
+            batch = reanalyze(sample, target, legal, cfg, rng, device, cfg.reanalyze_ratio)
+        stream.synchronize()
+        return batch
+
+    def sequential():
+        for _ in range(updates):
+            learner.update(prepare())
+
+    def overlapped(pool):
+        pending = pool.submit(prepare)
+        for i in range(updates):
+            batch = pending.result()
+            if i + 1 < updates:
+                pending = pool.submit(prepare)
+            learner.update(batch)
+
+    times: dict[str, list[float]] = {"sequential": [], "overlapped": []}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        learner.update(prepare())
+        for r in range(rounds):
+            order = ("sequential", "overlapped") if r % 2 == 0 else ("overlapped", "sequential")
+            for name in order:
+                synchronize(device)
+                start = time.perf_counter()
+                sequential() if name == "sequential" else overlapped(pool)
+                synchronize(device)
+                times[name].append((time.perf_counter() - start) / updates * 1000)
+    return {f"{name}_ms_per_update": statistics.median(values) for name, values in times.items()}
+
+
 def describe_run(name: str, metrics: dict[str, float]) -> str:
-    split = ", ".join(f"{k[len('share_'):]} {v:.0%}" for k, v in metrics.items() if k.startswith("share_"))
+    split = ", ".join(f"{k[len('share_'):]} {v:.1%}" for k, v in metrics.items() if k.startswith("share_"))
     return (
         f"whole run ({name}): {metrics['updates_per_s']:.2f} updates/s, {metrics['env_steps_per_s']:.2f} env steps/s;"
         f" time: {split}"
@@ -132,14 +202,15 @@ def describe_run(name: str, metrics: dict[str, float]) -> str:
 @click.option("--envs", type=int, help="Environments acting as one batch in the whole run (default: the preset's).")
 @click.option("--min-replay", type=int, help="Replay size before the first update (default: the preset's).")
 @click.option("--run-updates", default=500, show_default=True, help="Measured updates of the whole run (0: skip it).")
-@click.option("--overlap/--no-overlap", default=True, show_default=True, help="Overlap reanalysis with training in the whole run.")
-@click.option("--compare-overlap", is_flag=True, help="Measure the whole run with and without overlap.")
+@click.option("--overlap/--no-overlap", default=True, show_default=True, help="The agent overlaps reanalysis with training in the whole run.")
+@click.option("--overlap-probe", is_flag=True, help="Also time reanalysis overlapped with training (see the module docstring).")
+@click.option("--probe-rounds", default=4, show_default=True, help="Alternating rounds of the overlap probe.")
 @click.option("--skip-step", is_flag=True, help="Skip the training-step measurement.")
 @click.option("--skip-search", is_flag=True, help="Skip the search measurement.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure at the end.")
 def main(
     preset, batch_size, roots, simulations, threads, repeats, device, torch_threads, compile, amp, game, envs, min_replay,
-    run_updates, overlap, compare_overlap, skip_step, skip_search, as_json,
+    run_updates, overlap, overlap_probe, probe_rounds, skip_step, skip_search, as_json,
 ):
     """Prints updates/s of the training step, milliseconds per search and the whole run's throughput."""
     if torch_threads:
@@ -168,12 +239,14 @@ def main(
         figures["search_ms"] = {"roots": roots, "ms": seconds * 1000}
         click.echo(f"search: {roots} roots x {cfg.num_simulations} simulations: {seconds * 1000:.1f} ms")
     if run_updates:
-        settings = [overlap, not overlap] if compare_overlap else [overlap]
-        for setting in settings:
-            label = f"overlap {'on' if setting else 'off'}"
-            run_cfg = dataclasses.replace(cfg, overlap_reanalysis=setting)
-            metrics = figures[f"whole_run_{label.replace(' ', '_')}"] = whole_run(game, preset, run_cfg, run_updates, device)
-            click.echo(describe_run(f"{game}, {run_cfg.num_envs} envs, {run_updates} updates, {label}", metrics))
+        metrics = figures["whole_run"] = whole_run(game, preset, cfg, run_updates, device)
+        click.echo(describe_run(f"{game}, {cfg.num_envs} envs, {run_updates} updates, overlap {'on' if overlap else 'off'}", metrics))
+    if overlap_probe:
+        probe = figures["overlap_probe"] = probe_overlap(cfg, probe_rounds, updates=3, device=dev)
+        click.echo(
+            f"overlap probe (batch {cfg.batch_size}, {cfg.num_simulations} simulations): sequential"
+            f" {probe['sequential_ms_per_update']:.1f} ms/update, overlapped {probe['overlapped_ms_per_update']:.1f} ms/update"
+        )
     if as_json:
         click.echo(json.dumps(figures))
 

@@ -3,8 +3,8 @@
 Modules: ``config`` (hyper-parameters and presets), ``support`` (scalar transforms), ``networks``,
 ``augment``, ``targets`` (n-step values, value prefixes), ``losses``, ``learner`` (one SGD update),
 ``replay`` (prioritised replay), ``offline`` (a dataset as replay), ``reanalyze``, ``updates``
-(groups of updates, reanalysis overlapped with training), ``selfplay``, ``timing`` (throughput
-metrics) and ``agent`` (the registered agents).
+(groups of updates), ``selfplay``, ``timing`` (throughput metrics) and ``agent`` (the registered
+agents).
 """
 
 from baselines.efficientzero.config import EfficientZeroConfig, preset_config
