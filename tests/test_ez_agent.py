@@ -80,7 +80,9 @@ def test_metrics_report_throughput(trained):
     for _, m in metrics:
         assert m["updates_per_s"] > 0 and m["env_steps_per_s"] > 0
         shares = [m[f"share_{stage}"] for stage in ("train", "reanalyze", "search", "env", "data")]
-        assert all(0 < share < 1 for share in shares) and sum(shares) <= 1 + 1e-6
+        assert all(0 < share < 1 for share in shares)
+        # Only reanalysis may run beside another stage (in its worker thread).
+        assert sum(shares) - m["share_reanalyze"] <= 1 + 1e-6
 
 
 def test_resume_from_an_evaluation_point_continues_bit_for_bit(trained):

@@ -2,7 +2,9 @@
 
 Modules: ``config`` (hyper-parameters and presets), ``support`` (scalar transforms), ``networks``,
 ``augment``, ``targets`` (n-step values, value prefixes), ``losses``, ``learner`` (one SGD update),
-``replay`` (prioritised replay), ``reanalyze``, ``selfplay`` and ``agent`` (the registered agents).
+``replay`` (prioritised replay), ``offline`` (a dataset as replay), ``reanalyze``, ``updates``
+(groups of updates), ``selfplay``, ``timing`` (throughput metrics) and ``agent`` (the registered
+agents).
 """
 
 from baselines.efficientzero.config import EfficientZeroConfig, preset_config

@@ -28,10 +28,11 @@ from baselines.efficientzero.config import EfficientZeroConfig, preset_config
 from baselines.efficientzero.learner import Learner
 from baselines.efficientzero.networks import EfficientZeroNet, env_to_head_actions, head_action_mask, head_to_env_actions
 from baselines.efficientzero.offline import DatasetReplay
-from baselines.efficientzero.reanalyze import reanalyze, search
-from baselines.efficientzero.replay import PrioritizedReplay, PrioritizedRows
+from baselines.efficientzero.reanalyze import search
+from baselines.efficientzero.replay import PrioritizedReplay
 from baselines.efficientzero.selfplay import SelfPlay, select_actions, visit_temperature
 from baselines.efficientzero.timing import StageTimer
+from baselines.efficientzero.updates import UpdateLoop
 from xtra_bench.agents import Agent, EvalCallback, MetricsCallback, read_checkpoint_meta, write_checkpoint_meta
 from xtra_bench.data import Dataset
 from xtra_bench.envs import EnvSpec, VectorEnv, make_spec
@@ -99,6 +100,7 @@ class EfficientZeroAgent(Agent):
         self.offline: DatasetReplay | None = None
         self._offline_state: dict | None = None  # restored from a checkpoint, applied when its dataset comes back
         self.timer = StageTimer()
+        self.update_loop = UpdateLoop(self.learner, self.target_net, self.actor_net, self.legal_row, cfg, self.reanalyze_rng, self.timer)
         self.env_steps = 0
         self.last_metrics: dict[str, float] = {}
 
@@ -131,46 +133,32 @@ class EfficientZeroAgent(Agent):
         return self.head_to_env[select_actions(result.visit_counts, temperature, self.act_rng)]
 
     # ---- learning -------------------------------------------------------------------------------
-    def _beta(self) -> float:
-        progress = min(1.0, self.learner.steps / self.cfg.training_steps)
-        return self.cfg.priority_beta_start + (1.0 - self.cfg.priority_beta_start) * progress
+    def _after_update(self, metrics: dict[str, float], on_metrics: MetricsCallback | None, offline: bool) -> None:
+        """Keeps the update's metrics; every ``log_interval`` updates adds throughput, logs and reports them.
 
-    def _update(self, replay: PrioritizedRows, age_step: int, reanalyze_ratio: float) -> None:
-        """One update from ``replay``: draw, reanalyse, train, new priorities, network refreshes."""
-        cfg, timer = self.cfg, self.timer
-        with timer.stage("data"):
-            sample = replay.sample(cfg.batch_size, self._beta(), age_step)
-        with timer.stage("reanalyze"):
-            batch = reanalyze(sample, self.target_net, self.legal_row, cfg, self.reanalyze_rng, self.torch_device, reanalyze_ratio)
-        with timer.stage("train"):
-            result = self.learner.update(batch)
-        with timer.stage("data"):
-            replay.update_priorities(sample.rows, result.priorities)
+        ``on_metrics`` gets the env steps so far online, the updates so far offline.
+        """
         step = self.learner.steps
-        if step % cfg.target_refresh_interval == 0:
-            self.target_net.load_state_dict(self.net.state_dict())
-        if step % cfg.selfplay_refresh_interval == 0:
-            self.actor_net.load_state_dict(self.net.state_dict())
-        self.last_metrics = {**result.metrics, "update": step, "env_steps": self.env_steps}
-
-    def _log(self, on_metrics: MetricsCallback | None, count: int) -> None:
-        """Every ``log_interval`` updates: adds throughput to the metrics, logs them, calls ``on_metrics(count, ...)``."""
-        step = self.learner.steps
+        self.last_metrics = {**metrics, "update": step, "env_steps": self.env_steps}
         if not self.cfg.log_interval or step % self.cfg.log_interval:
             return
         self.last_metrics.update(self.timer.report(step, self.env_steps))
         logger.info("update %d: %s", step, {k: round(v, 4) for k, v in self.last_metrics.items()})
         if on_metrics:
-            on_metrics(count, dict(self.last_metrics))
+            on_metrics(step if offline else self.env_steps, dict(self.last_metrics))
 
     def _train_online(self, updates: int, on_metrics: MetricsCallback | None, max_now: int | None = None) -> None:
         """Runs updates until ``updates`` are done (at most ``max_now`` now), once the replay is warm."""
         if len(self.replay) < self.cfg.min_replay_size:
             return
         todo = updates - self.learner.steps
-        for _ in range(min(todo, max_now) if max_now is not None else todo):
-            self._update(self.replay, self.env_steps, self.cfg.reanalyze_ratio)
-            self._log(on_metrics, self.env_steps)
+        self.update_loop.run(
+            self.replay,
+            min(todo, max_now) if max_now is not None else todo,
+            age_step=self.env_steps,
+            reanalyze_ratio=self.cfg.reanalyze_ratio,
+            after_update=lambda metrics: self._after_update(metrics, on_metrics, offline=False),
+        )
 
     def train(
         self,
@@ -226,9 +214,13 @@ class EfficientZeroAgent(Agent):
         """
         replay = self._offline_replay(dataset)
         self.timer.start(self.learner.steps, self.env_steps)
-        while self.learner.steps < updates:
-            self._update(replay, age_step=0, reanalyze_ratio=1.0)
-            self._log(on_metrics, self.learner.steps)
+        self.update_loop.run(
+            replay,
+            updates - self.learner.steps,
+            age_step=0,
+            reanalyze_ratio=1.0,
+            after_update=lambda metrics: self._after_update(metrics, on_metrics, offline=True),
+        )
 
     def _offline_replay(self, dataset: Dataset) -> DatasetReplay:
         spec = self.spec
@@ -238,6 +230,8 @@ class EfficientZeroAgent(Agent):
                 f"{list(dataset.frame_shape)}); this agent learns {spec.game} (actions {list(spec.action_set)}, "
                 f"frames {list(spec.frame_shape)})"
             )
+        if dataset.total_steps == 0:
+            raise ConfigError(f"dataset {dataset.dataset_id}: the view has no transition to learn from")
         if self.offline is not None and self.offline.dataset_sha256 == dataset.sha256:
             return self.offline
         cfg = self.cfg

@@ -156,6 +156,8 @@ class EfficientZeroConfig:
     """Mixed precision (bfloat16 autocast) on CUDA."""
     channels_last: bool = False
     """Channels-last memory format for the convolutions on CUDA."""
+    overlap_reanalysis: bool = True
+    """Reanalyse the next batch in a worker thread while the current one trains (one-update-stale priorities and target)."""
 
     def __post_init__(self) -> None:
         checks = {

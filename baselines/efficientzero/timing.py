@@ -4,6 +4,8 @@ Stages (each timed where it runs): ``train`` (the SGD update), ``reanalyze`` (ta
 values and MCTS policies for a batch), ``search`` (acting's MCTS), ``env`` (stepping the vector env
 and bookkeeping finished episodes) and ``data`` (drawing a batch from replay, writing priorities).
 Device work is counted where the host waits for it: every stage ends by reading results back.
+Reanalysis overlapped with training is timed in its worker thread, so the shares can then sum to
+more than 1.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ class StageTimer:
 
         Returns:
             ``updates_per_s``, ``env_steps_per_s`` and ``share_<stage>`` for every stage: the
-            fraction of the interval's wall-clock time spent in it (the shares leave out untimed
-            glue, so they sum to at most 1).
+            fraction of the interval's wall-clock time spent in it (untimed glue is left out;
+            stages that run at the same time each count in full).
         """
         wall = max(time.perf_counter() - self._since, 1e-9)
         metrics = {

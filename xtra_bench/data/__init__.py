@@ -8,6 +8,7 @@ from xtra_bench.data.registry import Registry, data_root, make_dataset_id, parse
 from xtra_bench.data.sampler import Batch, Sampler, SamplerConfig
 from xtra_bench.data.store import load_dataset, verify
 from xtra_bench.data.targets import Targets, read_targets, targets_path, write_targets
+from xtra_bench.data.windows import Windows, learning_bounds, unroll_windows
 from xtra_bench.data.writer import Compression, DatasetMeta, EpisodeWriter, write_dataset
 
 __all__ = [
@@ -26,12 +27,15 @@ __all__ = [
     "Sampler",
     "SamplerConfig",
     "Targets",
+    "Windows",
     "data_root",
+    "learning_bounds",
     "load_dataset",
     "make_dataset_id",
     "parse_dataset_id",
     "read_targets",
     "targets_path",
+    "unroll_windows",
     "verify",
     "write_dataset",
     "write_targets",

@@ -8,7 +8,8 @@ Windows never mix episodes. Frames before an episode's first row repeat that fir
 protocol's frame stack at a game's start). An unroll from row t covers positions t..t+K and ends
 at the learning episode's end: the first later row that is a game's last row or, with
 ``life_loss_terminal``, the first state after a life loss. Positions past that end are masked,
-their frames repeat the end frame and their actions and rewards are 0.
+their frames repeat the end frame and their actions and rewards are 0. The row indices come from
+``xtra_bench.data.windows``, which agents' online replays share.
 """
 
 from __future__ import annotations
