@@ -61,7 +61,9 @@ class XtraAgent(EfficientZeroAgent):
         self.xcfg = xtra or xtra_config(preset, **self.xtra_variant)
         # Replaces EfficientZero's learner, with the same augmentation stream.
         augment_seed = int(self._seeds["augment"].generate_state(1)[0])
-        self.learner = CrossTaskLearner(self.net, self.cfg, self.xcfg, report=self._report_window, seed=augment_seed)
+        self.learner = self.update_loop.learner = CrossTaskLearner(
+            self.net, self.cfg, self.xcfg, report=self._report_window, seed=augment_seed
+        )
         self.stage1: Stage1Result | None = None
         self._on_metrics: MetricsCallback | None = None
 

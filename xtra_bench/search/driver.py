@@ -107,7 +107,8 @@ def run_search(
     _check_output(root, num_roots, num_actions, "root")
     tree = make_tree(backend, legal, config, seed)
     device = root.latent.device
-    legal_on_device = torch.as_tensor(legal, device=device)
+    # A broadcast (read-only) mask is copied: torch refuses to wrap non-writable arrays without a warning.
+    legal_on_device = torch.as_tensor(np.require(legal, requirements="W"), device=device)
     with torch.no_grad():
         tree.prepare(_masked_softmax(root.policy_logits, legal_on_device).cpu().numpy(), noise)
         slots = config.num_simulations + 1
