@@ -36,16 +36,7 @@ def synchronize(device: torch.device) -> None:
 def filled_replay(cfg, transitions: int, seed: int = 0) -> EpisodeReplay:
     """A replay holding ``transitions`` random transitions in episodes of ``EPISODE_STEPS``."""
     rng = np.random.default_rng(seed)
-    replay = EpisodeReplay(
-        FRAME,
-        transitions,
-        frame_stack=cfg.frame_stack,
-        n_step=cfg.n_step,
-        discount=cfg.discount,
-        alpha=cfg.priority_alpha,
-        priority_eps=cfg.priority_eps,
-        seed=seed,
-    )
+    replay = EpisodeReplay.for_config(cfg, FRAME, transitions, seed=seed)
     frames = rng.integers(0, 256, (cfg.frame_stack + EPISODE_STEPS, *FRAME), dtype=np.uint8)
     for _ in range(transitions // EPISODE_STEPS):
         rewards = rng.choice([0.0, 0.0, 1.0], size=EPISODE_STEPS)

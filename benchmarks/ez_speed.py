@@ -51,16 +51,16 @@ def synchronize(device: torch.device) -> None:
 
 
 def synthetic_batch(batch_size: int, stack: int, unroll: int, device: torch.device) -> TrainBatch:
-    policy = torch.softmax(torch.randn(batch_size, unroll + 1, ACTIONS), -1)
+    """A training batch of random Atari-shaped data made on ``device`` (the update's cost does not depend on values)."""
     return TrainBatch(
-        frames=torch.randint(0, 256, (batch_size, stack + unroll, *FRAME), dtype=torch.uint8).to(device),
-        actions=torch.randint(0, ACTIONS, (batch_size, unroll)).to(device),
-        target_value=(torch.rand(batch_size, unroll + 1) * 10).to(device),
-        target_value_prefix=torch.randint(0, 3, (batch_size, unroll)).float().to(device),
-        target_policy=policy.to(device),
-        consistency_mask=torch.ones(batch_size, unroll).to(device),
-        weights=torch.ones(batch_size).to(device),
-        legal=torch.ones(batch_size, ACTIONS, dtype=torch.bool).to(device),
+        frames=torch.randint(0, 256, (batch_size, stack + unroll, *FRAME), dtype=torch.uint8, device=device),
+        actions=torch.randint(0, ACTIONS, (batch_size, unroll), device=device),
+        target_value=torch.rand(batch_size, unroll + 1, device=device) * 10,
+        target_value_prefix=torch.randint(0, 3, (batch_size, unroll), device=device).float(),
+        target_policy=torch.softmax(torch.randn(batch_size, unroll + 1, ACTIONS, device=device), -1),
+        consistency_mask=torch.ones(batch_size, unroll, device=device),
+        weights=torch.ones(batch_size, device=device),
+        legal=torch.ones(batch_size, ACTIONS, dtype=torch.bool, device=device),
     )
 
 

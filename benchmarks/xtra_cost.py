@@ -29,27 +29,7 @@ from baselines.efficientzero.networks import EfficientZeroNet
 from baselines.efficientzero.reanalyze import search
 from baselines.xtra.config import student_config, xtra_config
 from baselines.xtra.finetune import CrossTaskLearner
-
-FRAME = (96, 96, 3)
-ACTIONS = 18
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def synthetic_batch(batch_size: int, stack: int, unroll: int, device: torch.device) -> TrainBatch:
-    return TrainBatch(
-        frames=torch.randint(0, 256, (batch_size, stack + unroll, *FRAME), dtype=torch.uint8, device=device),
-        actions=torch.randint(0, ACTIONS, (batch_size, unroll), device=device),
-        target_value=torch.rand(batch_size, unroll + 1, device=device) * 10,
-        target_value_prefix=torch.randint(0, 3, (batch_size, unroll), device=device).float(),
-        target_policy=torch.softmax(torch.randn(batch_size, unroll + 1, ACTIONS, device=device), -1),
-        consistency_mask=torch.ones(batch_size, unroll, device=device),
-        weights=torch.ones(batch_size, device=device),
-        legal=torch.ones(batch_size, ACTIONS, dtype=torch.bool, device=device),
-    )
+from ez_speed import ACTIONS, FRAME, synchronize, synthetic_batch  # the sibling benchmark (this folder is on sys.path)
 
 
 class SyntheticTasks:

@@ -19,14 +19,6 @@ PRETRAIN = [ROOT / "datasets" / "samples" / "MinAtar-Asterix-random-sample.hdf5"
 TARGET = "MinAtar-Breakout"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny networks run fastest on one thread, and the test suite shares a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(autouse=True)
 def isolated_data_root(tmp_path, monkeypatch):

@@ -16,14 +16,6 @@ from xtra_bench.data import Dataset, SamplerConfig, targets_path, write_targets
 from xtra_bench.errors import ConfigError
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny networks run fastest on one thread, and the test suite shares a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_masked_loss_is_the_cross_entropy_over_the_games_actions_only():
     logits = torch.tensor([[1.0, 2.0, 3.0, 100.0]], requires_grad=True)

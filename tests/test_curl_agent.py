@@ -16,14 +16,6 @@ PRETRAIN = [SAMPLES / "MinAtar-Asterix-random-sample.hdf5"]
 TARGET = "MinAtar-Breakout"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny networks run fastest on one thread, and the test suite shares a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_curl_smoke_run_learns_checkpoints_and_resumes(tmp_path):
     env = make_env(TARGET, num_envs=2, seed=0)

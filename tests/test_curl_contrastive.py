@@ -12,14 +12,6 @@ from baselines.curl.learner import CurlLearner, RainbowBatch
 from baselines.curl.networks import CurlNet
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny networks run fastest on one thread, and the test suite shares a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.mark.parametrize("scale", [1.0, 0.1])
 def test_identical_orthonormal_keys_and_queries_with_identity_w(scale):

@@ -15,14 +15,6 @@ from xtra_bench.errors import ConfigError
 GAME = "MinAtar-Breakout"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny networks run fastest on one thread, and the test suite shares a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_config(**kw):
     return preset_config("smoke", batch_size=8, num_simulations=3, training_steps=40, min_replay_size=8, **kw)

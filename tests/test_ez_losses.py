@@ -15,14 +15,6 @@ from baselines.efficientzero.networks import EfficientZeroNet
 K, A, B = 5, 4, 8
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny networks run fastest on one thread, and the test suite shares a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def make_batch(cfg, frame=(10, 10, 4), actions=A, legal=None, seed=0):
     g = torch.Generator().manual_seed(seed)

@@ -19,13 +19,6 @@ SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 GAME = "MinAtar-Breakout"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def dataset():

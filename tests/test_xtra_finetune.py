@@ -19,13 +19,6 @@ from tests.xtra_fixtures import labelled_tasks
 ROWS = 6  # offline rows per task: 12 rows over the two tasks
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def task_files(tmp_path_factory):

@@ -68,16 +68,7 @@ class CurlAgent(Agent):
         self._legal = torch.from_numpy(self.legal_row).to(self.torch_device)
         self.net = CurlNet(spec.frame_shape, action_space, cfg).to(self.torch_device)
         self.learner = CurlLearner(self.net, cfg, spec.frame_shape[0])
-        self.replay = EpisodeReplay(
-            spec.frame_shape,
-            cfg.replay_capacity,
-            frame_stack=cfg.frame_stack,
-            n_step=cfg.n_step,
-            discount=cfg.discount,
-            alpha=cfg.priority_alpha,
-            priority_eps=cfg.priority_eps,
-            seed=seed,
-        )
+        self.replay = EpisodeReplay.for_config(cfg, spec.frame_shape, cfg.replay_capacity, seed=seed)
         self.env_steps = 0
         self.pretrained_from: list[str] = []
         self.last_metrics: dict[str, float] = {}

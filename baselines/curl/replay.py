@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from baselines.curl.config import CurlConfig
 from baselines.curl.targets import nstep_targets
 
 
@@ -85,6 +86,20 @@ class EpisodeReplay:
         self.num_transitions = 0
         self.max_priority = 1.0
         self.rng = np.random.default_rng(seed)
+
+    @classmethod
+    def for_config(cls, cfg: CurlConfig, frame_shape: tuple[int, ...], capacity: int, seed: int = 0) -> EpisodeReplay:
+        """A replay with ``cfg``'s stack, n-step, discount and priority settings."""
+        return cls(
+            frame_shape,
+            capacity,
+            frame_stack=cfg.frame_stack,
+            n_step=cfg.n_step,
+            discount=cfg.discount,
+            alpha=cfg.priority_alpha,
+            priority_eps=cfg.priority_eps,
+            seed=seed,
+        )
 
     def __len__(self) -> int:
         return self.num_transitions
