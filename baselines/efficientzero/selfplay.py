@@ -46,15 +46,6 @@ class EpisodeBuffer:
     rewards: list[float] = field(default_factory=list)
     policies: list[np.ndarray] = field(default_factory=list)
     env_steps: list[int] = field(default_factory=list)
-    score: float = 0.0
-
-
-@dataclass(frozen=True)
-class ActingStats:
-    """What one acting step reports: returns (raw, per learning episode) of the episodes that ended, root values."""
-
-    episode_returns: list[float]
-    mean_root_value: float
 
 
 class SelfPlay:
@@ -88,24 +79,22 @@ class SelfPlay:
         self.obs = env.reset()
         self.buffers = [EpisodeBuffer(frames=list(self.obs[e])) for e in range(env.num_envs)]
 
-    def step(self, net: EfficientZeroNet, temperature: float, env_step: int) -> ActingStats:
+    def step(self, net: EfficientZeroNet, temperature: float, env_step: int) -> None:
         """Plays one step in every env; ``env_step`` is the agent's counter before this step."""
         device = next(net.parameters()).device
         with self.timer.stage("search"):
             result = search(net, torch.from_numpy(self.obs).to(device), self.legal, self.cfg, self.rng, add_noise=True)
             head = select_actions(result.visit_counts, temperature, self.rng)
         with self.timer.stage("env"):
-            return self._record(self.env.step(self.head_to_env[head]), head, result, env_step)
+            self._record(self.env.step(self.head_to_env[head]), head, result, env_step)
 
-    def _record(self, batch: StepBatch, head: np.ndarray, result: SearchResult, env_step: int) -> ActingStats:
+    def _record(self, batch: StepBatch, head: np.ndarray, result: SearchResult, env_step: int) -> None:
         """Appends one step to every env's running episode and hands the finished ones to the replay."""
-        finished = []
         for e, buf in enumerate(self.buffers):
             buf.actions.append(int(head[e]))
             buf.rewards.append(float(batch.reward[e]))
             buf.policies.append(result.policy[e])
             buf.env_steps.append(env_step)
-            buf.score += float(batch.reward[e])
             if not batch.done[e]:
                 buf.frames.append(batch.obs[e, -1])
                 continue
@@ -119,7 +108,5 @@ class SelfPlay:
                 np.asarray(buf.env_steps),
                 terminal=bool(batch.terminated[e] or batch.life_loss[e]),
             )
-            finished.append(buf.score)
             self.buffers[e] = EpisodeBuffer(frames=list(batch.obs[e]))
         self.obs = batch.obs
-        return ActingStats(finished, float(result.root_values.mean()))
