@@ -58,7 +58,7 @@ def synthetic_batch(batch_size: int, stack: int, unroll: int, device: torch.devi
         target_value=torch.rand(batch_size, unroll + 1, device=device) * 10,
         target_value_prefix=torch.randint(0, 3, (batch_size, unroll), device=device).float(),
         target_policy=torch.softmax(torch.randn(batch_size, unroll + 1, ACTIONS, device=device), -1),
-        consistency_mask=torch.ones(batch_size, unroll, device=device),
+        unroll_mask=torch.ones(batch_size, unroll, device=device),
         weights=torch.ones(batch_size, device=device),
         legal=torch.ones(batch_size, ACTIONS, dtype=torch.bool, device=device),
     )

@@ -17,7 +17,7 @@ GAME = "MinAtar-Breakout"
 
 
 def tiny_config(**kw):
-    return preset_config("smoke", batch_size=8, num_simulations=3, training_steps=40, min_replay_size=8, **kw)
+    return preset_config("smoke", batch_size=8, num_simulations=3, min_replay_size=8, **kw)
 
 
 def segment_env(step: int):

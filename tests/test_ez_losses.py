@@ -8,7 +8,8 @@ import torch
 
 from baselines.efficientzero.augment import random_intensity, random_shift
 from baselines.efficientzero.config import preset_config
-from baselines.efficientzero.learner import Learner, learning_rate
+from baselines.efficientzero.learner import Learner
+from baselines.efficientzero.schedule import RunSchedule, learning_rate, priority_beta, visit_temperature
 from baselines.efficientzero.losses import TrainBatch, efficientzero_loss, scale_gradient
 from baselines.efficientzero.networks import EfficientZeroNet
 
@@ -26,7 +27,7 @@ def make_batch(cfg, frame=(10, 10, 4), actions=A, legal=None, seed=0):
         target_value=torch.rand(B, K + 1, generator=g) * 4,
         target_value_prefix=torch.randint(0, 3, (B, K), generator=g).float(),
         target_policy=policy,
-        consistency_mask=torch.ones(B, K),
+        unroll_mask=torch.ones(B, K),
         weights=torch.ones(B),
         legal=torch.ones(B, actions, dtype=torch.bool) if legal is None else legal,
     )
@@ -81,7 +82,7 @@ def test_multi_task_head_only_spreads_over_the_game_actions():
 def test_masked_consistency_and_priorities():
     cfg = preset_config("smoke")
     net = EfficientZeroNet((10, 10, 4), A, cfg).train()
-    batch = make_batch(cfg)._replace(consistency_mask=torch.zeros(B, K))
+    batch = make_batch(cfg)._replace(unroll_mask=torch.zeros(B, K))
     out = efficientzero_loss(net, batch, cfg)
     assert out.parts[3].item() == 0.0
     # A fresh value head predicts ~0, so the priority is |z_0| + eps.
@@ -89,16 +90,30 @@ def test_masked_consistency_and_priorities():
 
 
 def test_learning_rate_schedule_hand_values():
-    cfg = preset_config("paper")  # warm-up 1000 updates, decay x0.1 every 100k after it
-    assert [learning_rate(s, cfg) for s in (0, 500, 1000, 100_999)] == pytest.approx([0.0, 0.1, 0.2, 0.2])
-    assert learning_rate(101_000, cfg) == pytest.approx(0.02)
+    cfg = preset_config("paper")
+    # EfficientZero's 100k + 20k run: warm-up 1000 updates, 0.2 until 101k, 0.02 in the tail.
+    paper = RunSchedule(100_000, 20_000)
+    assert [learning_rate(s, cfg, paper) for s in (0, 500, 1000, 100_999)] == pytest.approx([0.0, 0.1, 0.2, 0.2])
+    assert learning_rate(101_000, cfg, paper) == pytest.approx(0.02)
+    # A 200-update run warms up over 2 updates and keeps 0.2 to its end: the schedule follows the run.
+    short = RunSchedule(200)
+    assert [learning_rate(s, cfg, short) for s in (0, 1, 2, 150, 201)] == pytest.approx([0.0, 0.1, 0.2, 0.2, 0.2])
+    assert learning_rate(202, cfg, short) == pytest.approx(0.02)
+
+
+def test_beta_and_temperature_follow_the_run():
+    cfg = preset_config("paper")
+    run = RunSchedule(1_000, 250)  # beta over all 1250 updates, temperature over the 1000 main ones
+    assert [priority_beta(n, cfg, run) for n in (0, 625, 1250, 5000)] == pytest.approx([0.4, 0.7, 1.0, 1.0])
+    assert [visit_temperature(n, cfg, run) for n in (0, 499, 500, 749, 750, 1200)] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
 
 
 def test_updates_lower_the_loss_on_a_fixed_batch():
-    cfg = preset_config("smoke", lr=0.05, training_steps=1000)
+    cfg = preset_config("smoke", lr=0.05)
     torch.manual_seed(0)
     net = EfficientZeroNet((10, 10, 4), A, cfg)
     learner = Learner(net, cfg)
+    learner.run = RunSchedule(1000)
     batch = make_batch(cfg)
     first = learner.update(batch)
     for _ in range(20):

@@ -31,9 +31,21 @@ def test_inference_shapes_follow_the_search_contract(paper_net):
     # Zero-initialised output layers: uniform policy, value 0 (up to float rounding) before training.
     assert torch.allclose(step.policy_logits, torch.zeros(3, 6))
     assert step.value.abs().max() < 1e-3
-    # Latents are min-max normalised per sample.
+    # EfficientZero's Atari config leaves the latent unnormalised (state_norm=False): the dynamics'
+    # final ReLU makes it non-negative, but its range is whatever the weights give.
     flat = step.latent.flatten(1)
-    assert torch.allclose(flat.min(1).values, torch.zeros(3)) and torch.allclose(flat.max(1).values, torch.ones(3))
+    assert (flat >= 0).all() and not torch.allclose(flat.max(1).values, torch.ones(3))
+
+
+def test_state_norm_scales_each_latent_to_the_unit_range():
+    torch.manual_seed(0)
+    net = EfficientZeroNet((10, 10, 4), 3, preset_config("smoke", state_norm=True)).eval()
+    with torch.no_grad():
+        root = net.initial_inference(torch.rand(3, 16, 10, 10))
+        step = net.recurrent_inference(root.latent, root.reward_state, torch.tensor([0, 1, 2]))
+    for latent in (root.latent, step.latent):
+        flat = latent.flatten(1)
+        assert torch.allclose(flat.min(1).values, torch.zeros(3)) and torch.allclose(flat.max(1).values, torch.ones(3))
 
 
 def test_efficientzero_l_has_four_final_blocks():
@@ -49,6 +61,14 @@ def test_minatar_frames_skip_downsampling():
     with torch.no_grad():
         out = net.initial_inference(torch.rand(2, 28, 10, 10))
     assert net.latent_shape == (16, 10, 10) and out.latent.shape == (2, 16, 10, 10)
+
+
+def test_projection_has_three_linear_layers_as_released(paper_net):
+    # EfficientZero's projection: Linear 2304-1024, BN, ReLU, Linear 1024-1024, BN, ReLU, Linear 1024-1024, BN.
+    linears = [m for m in paper_net.projection if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(64 * 36, 1024), (1024, 1024), (1024, 1024)]
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in paper_net.projection) == 3
+    assert isinstance(paper_net.projection[-1], torch.nn.BatchNorm1d)
 
 
 def test_projection_widths_and_stop_gradient(paper_net):

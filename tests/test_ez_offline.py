@@ -26,7 +26,7 @@ def dataset():
 
 
 def make_agent(seed=0):
-    cfg = preset_config("smoke", batch_size=8, num_simulations=2, training_steps=30, log_interval=5)
+    cfg = preset_config("smoke", batch_size=8, num_simulations=2, log_interval=5)
     return EfficientZeroAgent(make_spec(GAME), preset="smoke", seed=seed, config=cfg)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from baselines.efficientzero.replay import PrioritizedReplay
+from baselines.efficientzero.replay import PrioritizedReplay, draw_without_replacement
 
 S, K, A = 2, 2, 3
 
@@ -27,8 +27,9 @@ def test_sample_gathers_the_windows_of_one_episode():
     replay = make_replay()
     replay.add_episode(*episode(1, 4))
     assert len(replay) == 4 and replay.size == S + 4
-    batch = replay.sample(64, beta=0.4, env_step=3)
-    for b in range(64):
+    batch = replay.sample(4, beta=0.4, env_step=3)
+    assert sorted(batch.rows.tolist()) == [1, 2, 3, 4]  # without replacement: every start row once
+    for b in range(4):
         t = batch.rows[b] - (S - 1)  # transition index inside the episode
         assert 0 <= t < 4
         # Frames of rows t-1 .. t+K+3 (the 3 lookahead frames serve the bootstraps), never past
@@ -51,7 +52,7 @@ def test_sample_gathers_the_windows_of_one_episode():
 def test_off_policy_td_uses_the_age():
     replay = make_replay()
     replay.add_episode(*episode(1, 3, env_step0=0))
-    batch = replay.sample(32, beta=1.0, env_step=25)
+    batch = replay.sample(3, beta=1.0, env_step=25)
     ages = 25 - (batch.rows - (S - 1))
     assert batch.td.tolist() == np.clip(3 - ages // 10, 1, 3).tolist()
 
@@ -61,10 +62,37 @@ def test_priorities_steer_the_draws():
     replay.add_episode(*episode(1, 5))
     rows = np.arange(S - 1, S - 1 + 5)
     replay.update_priorities(rows, np.array([1e-6, 1e-6, 1.0, 1e-6, 1e-6]))
-    batch = replay.sample(200, beta=1.0, env_step=0)
-    assert (batch.rows == S + 1).mean() > 0.95
+    firsts = np.array([replay.sample(1, beta=1.0, env_step=0).rows[0] for _ in range(200)])
+    assert (firsts == S + 1).mean() > 0.95
     # With beta = 1 the weight is 1 / (N P): the most likely row gets the smallest one.
+    batch = replay.sample(5, beta=1.0, env_step=0)
     assert batch.weights[batch.rows == S + 1].max() == pytest.approx(batch.weights.min())
+
+
+def test_draws_without_replacement_follow_the_weights():
+    rng = np.random.default_rng(0)
+    weights = np.array([0.0, 1.0, 2.0, 0.0, 5.0, 2.0])
+    draws = np.array([draw_without_replacement(weights, 3, rng) for _ in range(4000)])
+    assert all(len(set(d)) == 3 for d in draws) and not np.isin(draws, [0, 3]).any()
+    # The first draw is proportional to the weights: 1/10, 2/10, 5/10, 2/10.
+    first = np.bincount(draws[:, 0], minlength=6) / len(draws)
+    assert first[[1, 2, 4, 5]] == pytest.approx([0.1, 0.2, 0.5, 0.2], abs=0.025)
+    # The second, given the first was row 4 (weight 5): 1/5, 2/5, 2/5 of the rest.
+    second = draws[draws[:, 0] == 4, 1]
+    assert (np.bincount(second, minlength=6)[[1, 2, 5]] / len(second)) == pytest.approx([0.2, 0.4, 0.4], abs=0.04)
+    with pytest.raises(ValueError, match="cannot draw 5 distinct rows from 4"):
+        draw_without_replacement(weights, 5, rng)
+
+
+def test_new_episodes_enter_at_the_current_maximum_priority():
+    replay = make_replay()
+    replay.add_episode(*episode(1, 3))
+    assert replay.priorities[S - 1 : S + 2].tolist() == [1.0, 1.0, 1.0]  # an empty buffer's maximum is 1
+    replay.update_priorities(np.arange(S - 1, S + 2), np.array([0.2, 0.5, 0.3]))
+    replay.add_episode(*episode(2, 2))
+    # EfficientZero: max over the priorities now in the buffer (0.5), not a running maximum floored at 1.
+    new = np.flatnonzero(replay.frames[: replay.size, 0, 0, 0] // 50 == 2)
+    assert replay.priorities[new].tolist() == [0.0, 0.5, 0.5, 0.0]
 
 
 def test_full_replay_drops_whole_oldest_episodes():
@@ -74,8 +102,8 @@ def test_full_replay_drops_whole_oldest_episodes():
     replay.add_episode(*episode(3, 4))  # 12 > 10: episode 1 goes
     assert len(replay) == 8
     assert set(replay.frames[: replay.size, 0, 0, 0] // 50) == {2, 3}
-    batch = replay.sample(50, beta=0.4, env_step=0)
-    assert set(batch.frames[:, 0, 0, 0, 0] // 50) <= {2, 3}
+    batch = replay.sample(8, beta=0.4, env_step=0)
+    assert set(batch.frames[:, 0, 0, 0, 0] // 50) == {2, 3}
     assert (batch.frames // 50 == batch.frames[:, :1] // 50).all()  # windows never mix episodes
 
 
@@ -83,10 +111,10 @@ def test_state_round_trip_reproduces_the_next_sample():
     replay = make_replay()
     replay.add_episode(*episode(1, 6, terminal=False))
     state = replay.state_dict()
-    first = replay.sample(8, beta=0.5, env_step=9)
+    first = replay.sample(6, beta=0.5, env_step=9)
     other = make_replay()
     other.load_state_dict(state)
-    second = other.sample(8, beta=0.5, env_step=9)
+    second = other.sample(6, beta=0.5, env_step=9)
     for a, b in zip(first, second):
         assert np.array_equal(a, b)
     assert not first.terminal.any()

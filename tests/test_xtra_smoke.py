@@ -19,7 +19,7 @@ WINDOWS = [s for s in range(STEPS) if s >= 2 and (s - 2) % 4 < 2]  # start 2, cy
 
 
 def configs():
-    cfg = student_config("smoke", batch_size=8, num_simulations=2, training_steps=STEPS, min_replay_size=24, log_interval=10)
+    cfg = student_config("smoke", batch_size=8, num_simulations=2, min_replay_size=24, log_interval=10)
     xcfg = xtra_config(
         "smoke",
         teacher_updates=3,

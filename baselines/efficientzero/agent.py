@@ -30,7 +30,8 @@ from baselines.efficientzero.networks import EfficientZeroNet, env_to_head_actio
 from baselines.efficientzero.offline import DatasetReplay
 from baselines.efficientzero.reanalyze import search
 from baselines.efficientzero.replay import PrioritizedReplay
-from baselines.efficientzero.selfplay import SelfPlay, select_actions, visit_temperature
+from baselines.efficientzero.schedule import RunSchedule, visit_temperature
+from baselines.efficientzero.selfplay import SelfPlay, select_actions
 from baselines.efficientzero.timing import StageTimer
 from baselines.efficientzero.updates import UpdateLoop
 from xtra_bench.agents import Agent, EvalCallback, MetricsCallback, read_checkpoint_meta, write_checkpoint_meta
@@ -129,7 +130,7 @@ class EfficientZeroAgent(Agent):
         legal = np.broadcast_to(self.legal_row, (len(obs), len(self.legal_row)))
         obs_t = torch.from_numpy(np.ascontiguousarray(obs)).to(self.torch_device)
         result = search(self.net, obs_t, legal, self.cfg, self.act_rng, add_noise=not greedy)
-        temperature = 0.0 if greedy else visit_temperature(self.learner.steps, self.cfg)
+        temperature = 0.0 if greedy else visit_temperature(self.learner.steps, self.cfg, self.learner.run)
         return self.head_to_env[select_actions(result.visit_counts, temperature, self.act_rng)]
 
     # ---- learning -------------------------------------------------------------------------------
@@ -171,26 +172,30 @@ class EfficientZeroAgent(Agent):
     ) -> None:
         """Learns online until ``steps`` env steps in all (see ``Agent.train``).
 
-        A call that reaches the run's end (``steps * updates_per_env_step >= training_steps``)
-        catches up on updates and runs the low-learning-rate tail after its last env step, before
-        the last ``on_eval``; any other call does nothing after its last ``on_eval``, so a
-        checkpoint saved there holds exactly the state the call returns with. ``env`` is reset
-        here: games running in a previous call's env are not continued.
+        The run is ``steps`` env steps long: its updates (``steps * updates_per_env_step``, plus the
+        ``final_low_lr_steps`` tail) set every schedule, so call it with the whole budget (a resumed
+        run calls it again with the same one). Until the first update the agent acts uniformly at
+        random and stores uniform policies, as EfficientZero's self-play does before training
+        starts. After its last env step it catches up on updates and runs the tail, before the
+        last ``on_eval``. ``env`` is reset here: games running in a previous call's env are not
+        continued.
         """
         if env.spec.game != self.spec.game or env.spec.action_set != self.spec.action_set:
             raise ConfigError(f"this agent learns {self.spec.game}, not {env.spec.game}")
         cfg = self.cfg
+        run = self.learner.run = RunSchedule(int(cfg.updates_per_env_step * steps), cfg.final_low_lr_steps)
         selfplay = SelfPlay(env, self.replay, self.legal_row, self.head_to_env, cfg, self.selfplay_rng, self.timer)
         catch_up = max(1, int(np.ceil(2 * cfg.updates_per_env_step * env.num_envs)))
-        ends_run = steps * cfg.updates_per_env_step >= cfg.training_steps
         self.timer.start(self.learner.steps, self.env_steps)
         while self.env_steps < steps:
-            temperature = visit_temperature(self.learner.steps, cfg)
-            selfplay.step(self.actor_net, temperature, self.env_steps)
+            if self.learner.steps == 0:
+                selfplay.step_uniform(self.env_steps)
+            else:
+                selfplay.step(self.actor_net, visit_temperature(self.learner.steps, cfg, run), self.env_steps)
             before, self.env_steps = self.env_steps, self.env_steps + env.num_envs
             self._train_online(int(cfg.updates_per_env_step * self.env_steps), on_metrics, catch_up)
-            if self.env_steps >= steps and ends_run:
-                self._train_online(int(cfg.updates_per_env_step * steps) + cfg.final_low_lr_steps, on_metrics)
+            if self.env_steps >= steps:
+                self._train_online(run.total_updates, on_metrics)
             if on_eval and eval_every and self.env_steps // eval_every > before // eval_every:
                 on_eval(self.env_steps)
 
@@ -213,6 +218,7 @@ class EfficientZeroAgent(Agent):
             ConfigError: the dataset is of another game, action set or frame shape.
         """
         replay = self._offline_replay(dataset)
+        self.learner.run = RunSchedule(updates)
         self.timer.start(self.learner.steps, self.env_steps)
         self.update_loop.run(
             replay,
@@ -264,6 +270,7 @@ class EfficientZeroAgent(Agent):
             "config": dataclasses.asdict(self.cfg),
             "net": self.net.state_dict(),
             "target_net": self.target_net.state_dict(),
+            "next_target": self.update_loop.next_target,
             "actor_net": self.actor_net.state_dict(),
             "learner": self.learner.state_dict(),
             "replay": _to_torch(self.replay.state_dict()),
@@ -286,6 +293,7 @@ class EfficientZeroAgent(Agent):
         agent = cls(make_spec(meta["game"]), preset=meta["preset"], seed=meta["seed"], device=device, config=EfficientZeroConfig(**raw))
         agent.net.load_state_dict(state["net"])
         agent.target_net.load_state_dict(state["target_net"])
+        agent.update_loop.next_target = state["next_target"]
         agent.actor_net.load_state_dict(state["actor_net"])
         agent.learner.load_state_dict(state["learner"])
         agent.replay.load_state_dict(_to_numpy(state["replay"]))

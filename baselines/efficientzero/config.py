@@ -43,7 +43,7 @@ class EfficientZeroConfig:
     final_blocks: int = 1
     """Residual blocks at the end of the representation (EfficientZero-L: 4)."""
     projection_hidden: int = 1024
-    """Hidden width of the SimSiam projection."""
+    """Width of the two hidden layers of the SimSiam projection (three linear layers, as released)."""
     projection_out: int = 1024
     """Output width of the SimSiam projection (and of the predictor)."""
     predictor_hidden: int = 512
@@ -52,6 +52,8 @@ class EfficientZeroConfig:
     """Value and value-prefix supports are the integers in [-support_size, support_size] (601 bins)."""
     value_transform_eps: float = 0.001
     """The epsilon of h(x) = sign(x)(sqrt(|x|+1) - 1) + eps * x."""
+    state_norm: bool = False
+    """Min-max scale each latent state to [0, 1] after h and g (EfficientZero's Atari config leaves it off)."""
     multi_task_actions: int = 0
     """Width of a shared policy head masked to each game's action set (18 for multi-task models); 0: the game's own action count."""
 
@@ -61,21 +63,17 @@ class EfficientZeroConfig:
     lr: float = 0.2
     """Peak SGD learning rate."""
     lr_warmup_fraction: float = 0.01
-    """Fraction of ``training_steps`` over which the learning rate rises linearly from 0 to ``lr``."""
-    lr_decay_steps: int = 100_000
-    """The learning rate is multiplied by ``lr_decay_rate`` every this many updates after warm-up."""
+    """Fraction of the run's updates over which the learning rate rises linearly from 0 to ``lr``."""
     lr_decay_rate: float = 0.1
-    """Learning-rate decay factor (0.2 -> 0.02 at 100k updates)."""
+    """Learning-rate factor once the run's main updates are done (0.2 -> 0.02 for the low-lr tail, as EfficientZero's 100k)."""
     momentum: float = 0.9
     """SGD momentum."""
     weight_decay: float = 1e-4
     """SGD weight decay."""
     max_grad_norm: float = 5.0
     """Gradient norm clip."""
-    training_steps: int = 100_000
-    """Updates of the main run (one per environment step once the replay is warm)."""
-    final_low_lr_steps: int = 20_000
-    """Extra updates at the decayed learning rate after the last environment step (Table 2's 120k; 0 elsewhere)."""
+    final_low_lr_steps: int = 0
+    """Extra updates at the decayed learning rate after the last env step: a protocol setting (Table 2's 20k; 0 elsewhere, Appendix K)."""
     num_unroll_steps: int = 5
     """Dynamics unroll length K."""
     value_loss_weight: float = 0.25
@@ -99,15 +97,15 @@ class EfficientZeroConfig:
     priority_alpha: float = 0.6
     """Prioritised replay exponent."""
     priority_beta_start: float = 0.4
-    """Importance-sampling exponent at the first update, annealed linearly to 1 over ``training_steps``."""
+    """Importance-sampling exponent at the first update, annealed linearly to 1 over all updates of the run."""
     priority_eps: float = 1e-6
     """Added to every priority so that no transition becomes unsampleable."""
     min_replay_size: int = 2000
     """Transitions collected before the first update."""
     replay_capacity: int = 100_000
     """Transitions kept in replay (oldest episodes dropped first); 100k keeps the whole Atari100k run."""
-    discount: float = 0.997
-    """Discount factor per agent step."""
+    discount: float = 0.997**4
+    """Discount per agent step: EfficientZero's 0.997 per emulator frame raised to the frame skip (0.98806)."""
     td_steps: int = 5
     """Maximum n of the n-step value targets."""
     td_age_interval: int = 30_000
@@ -139,11 +137,11 @@ class EfficientZeroConfig:
     search_threads: int = 1
     """Threads of the C++ tree (roots are split across them)."""
     temperature_schedule: tuple[tuple[float, float], ...] = ((0.5, 1.0), (0.75, 0.5), (1.0, 0.25))
-    """Visit-count softmax temperature for acting: (fraction of training_steps done, temperature) pairs, first match wins."""
+    """Visit-count softmax temperature for acting: (fraction of the run's updates done, temperature) pairs, first match wins."""
 
     # --- acting and bookkeeping ---
-    num_envs: int = 1
-    """Parallel environments stepped as one batch (the MCTS then runs over all their roots at once)."""
+    num_envs: int = 4
+    """Parallel environments stepped as one batch, their roots searched at once (EfficientZero's training script: p_mcts_num 4)."""
     updates_per_env_step: float = 1.0
     """Updates per agent step once the replay is warm (100k updates for 100k steps)."""
     log_interval: int = 100
@@ -179,16 +177,6 @@ class EfficientZeroConfig:
             raise ConfigError(f"invalid EfficientZero setting(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
 
     @property
-    def lr_warmup_steps(self) -> int:
-        """Updates of linear warm-up (1% of training_steps in the paper)."""
-        return int(self.lr_warmup_fraction * self.training_steps)
-
-    @property
-    def total_updates(self) -> int:
-        """Updates of a whole run, the low-learning-rate tail included."""
-        return self.training_steps + self.final_low_lr_steps
-
-    @property
     def support_bins(self) -> int:
         """Bins of the value and value-prefix supports (601 in the paper)."""
         return 2 * self.support_size + 1
@@ -208,19 +196,13 @@ PRESETS: dict[str, dict] = {
     "paper": {},
     "fast": dict(
         num_simulations=16,
-        training_steps=50_000,
-        final_low_lr_steps=0,
-        lr_decay_steps=50_000,
         num_envs=8,
     ),
     "smoke": dict(
         **_SMALL_NETWORK,
         batch_size=16,
         num_simulations=4,
-        training_steps=200,
-        final_low_lr_steps=0,
         lr=0.05,
-        lr_decay_steps=200,
         min_replay_size=64,
         replay_capacity=2_000,
         td_age_interval=100,

@@ -11,18 +11,7 @@ import torch
 from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.efficientzero.losses import LOSS_PARTS, TrainBatch, efficientzero_loss
 from baselines.efficientzero.networks import EfficientZeroNet
-
-
-def learning_rate(step: int, cfg: EfficientZeroConfig) -> float:
-    """EfficientZero's schedule at update ``step`` (0-based).
-
-    Linear warm-up from 0 over ``lr_warmup_steps``, then ``lr`` decayed by ``lr_decay_rate`` once
-    every ``lr_decay_steps`` updates after the warm-up (0.2 until ~100k updates, 0.02 after).
-    """
-    warmup = cfg.lr_warmup_steps
-    if step < warmup:
-        return cfg.lr * step / warmup
-    return cfg.lr * cfg.lr_decay_rate ** ((step - warmup) // cfg.lr_decay_steps)
+from baselines.efficientzero.schedule import RunSchedule, learning_rate
 
 
 class UpdateResult(NamedTuple):
@@ -38,18 +27,23 @@ class UpdateResult(NamedTuple):
 
 
 class Learner:
-    """Owns the trained network's optimiser, update counter and augmentation generator.
+    """Owns the trained network's optimiser, update counter, run schedule and augmentation generator.
 
     Args:
         net: the network to train (already on its device).
         cfg: optimisation settings.
         seed: seeds the augmentation generator.
+
+    Attributes:
+        run: the length of the run the updates belong to; whoever starts a run sets it (the
+            agent's ``train`` and ``train_offline``), and the schedules read it.
     """
 
     def __init__(self, net: EfficientZeroNet, cfg: EfficientZeroConfig, seed: int = 0):
         self.net = net
         self.cfg = cfg
         self.steps = 0
+        self.run = RunSchedule(main_updates=1)
         self.generator = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
         self.optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         self._loss = torch.compile(efficientzero_loss) if cfg.compile else efficientzero_loss
@@ -61,7 +55,7 @@ class Learner:
 
     def update(self, batch: TrainBatch) -> UpdateResult:
         """Runs one SGD step on ``batch`` and returns its new priorities and metrics."""
-        lr = learning_rate(self.steps, self.cfg)
+        lr = learning_rate(self.steps, self.cfg, self.run)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.net.train()
@@ -78,9 +72,15 @@ class Learner:
         return UpdateResult(host[len(LOSS_PARTS) + 1 :].astype(np.float32), metrics)
 
     def state_dict(self) -> dict:
-        return {"steps": self.steps, "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
+        return {
+            "steps": self.steps,
+            "run": [self.run.main_updates, self.run.tail_updates],
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.steps = int(state["steps"])
+        self.run = RunSchedule(*(int(n) for n in state["run"]))
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"].cpu())

@@ -1,9 +1,11 @@
 """EfficientZero's loss: value prefix, value, policy and SimSiam temporal consistency over a K-step unroll.
 
 Per sample: L = w_vp * sum_k CE(prefix_k) + w_v * sum_k CE(value_k) + w_p * sum_k CE(policy_k)
-+ w_c * sum_k -cos(predictor(projection(s_k)), stopgrad(projection(h(o_{t+k})))); the batch loss
-is the importance-weighted mean, its gradient scaled by ``loss_grad_scale`` (1/K), and the gradient
-entering every dynamics output is halved.
++ w_c * sum_k -cos(predictor(projection(s_k)), stopgrad(projection(h(o_{t+k})))), every term of
+unroll step k >= 1 masked where position t + k lies past the episode's end; the batch loss is the
+importance-weighted mean, its gradient scaled by ``loss_grad_scale`` (1/K), and the gradient
+entering every dynamics output is halved (the value-prefix head's part included). The online
+stack and the consistency targets are augmented with independent draws, as EfficientZero does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch.nn import functional as F
 
 from baselines.efficientzero.augment import augment
 from baselines.efficientzero.config import EfficientZeroConfig
-from baselines.efficientzero.networks import EfficientZeroNet, mask_logits
+from baselines.efficientzero.networks import EfficientZeroNet, mask_logits, scale_gradient
 from baselines.efficientzero.support import scalar_to_support, support_to_scalar
 
 
@@ -28,7 +30,7 @@ class TrainBatch(NamedTuple):
         target_value: float32 [B, K + 1].
         target_value_prefix: float32 [B, K].
         target_policy: float32 [B, K + 1, A] (all zero past an episode's end: no policy loss there).
-        consistency_mask: float32 [B, K].
+        unroll_mask: float32 [B, K], 1 where unroll position k + 1 lies inside the episode.
         weights: float32 [B] importance-sampling weights (max-normalised).
         legal: bool [B, A] head entries of each sample's game (all True for a single-task head).
     """
@@ -38,7 +40,7 @@ class TrainBatch(NamedTuple):
     target_value: torch.Tensor
     target_value_prefix: torch.Tensor
     target_policy: torch.Tensor
-    consistency_mask: torch.Tensor
+    unroll_mask: torch.Tensor
     weights: torch.Tensor
     legal: torch.Tensor
 
@@ -61,11 +63,6 @@ class LossOutput(NamedTuple):
 
 
 LOSS_PARTS = ("value_prefix_loss", "value_loss", "policy_loss", "consistency_loss", "total_loss")
-
-
-def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
-    """Identity forward; the backward multiplies the gradient by ``scale`` (graph-friendly, no hook)."""
-    return x * scale + x.detach() * (1.0 - scale)
 
 
 def support_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -106,19 +103,23 @@ def efficientzero_loss(
     size, eps, stack = cfg.support_size, cfg.value_transform_eps, cfg.frame_stack
     channels = batch.frames.shape[-1]
     x = frames_to_input(batch.frames)
+    online, later = x[:, : stack * channels], x[:, channels:]
     if train_augment:
-        x = augment(x, cfg.shift_pad, cfg.intensity_scale, generator)
+        # Two independent draws: the online stack and the frames of the consistency targets.
+        online = augment(online, cfg.shift_pad, cfg.intensity_scale, generator)
+        later = augment(later, cfg.shift_pad, cfg.intensity_scale, generator)
     num_unroll = batch.actions.shape[1]
     b = x.shape[0]
+    mask = batch.unroll_mask
 
     # The targets of the consistency loss: representations of the true observations at t+1..t+K,
     # all K in one batched forward; the projection of the target branch is detached (stop-gradient).
     with torch.no_grad():
-        later = torch.stack([x[:, k * channels : (k + stack) * channels] for k in range(1, num_unroll + 1)], dim=1)
-        target_latent = net.representation(later.flatten(0, 1))
+        stacks = torch.stack([later[:, (k - 1) * channels : (k - 1 + stack) * channels] for k in range(1, num_unroll + 1)], dim=1)
+        target_latent = net.representation(stacks.flatten(0, 1))
         target_proj = net.project(target_latent, with_grad=False).view(b, num_unroll, -1)
 
-    latent = net.representation(x[:, : stack * channels])
+    latent = net.representation(online)
     policy_logits, value_logits = net.prediction(latent)
     value_loss = support_cross_entropy(value_logits, scalar_to_support(batch.target_value[:, 0], size, eps))
     policy_loss = support_cross_entropy(mask_logits(policy_logits, batch.legal), batch.target_policy[:, 0])
@@ -128,17 +129,17 @@ def efficientzero_loss(
     consistency_loss = torch.zeros_like(value_loss)
     reward_state = net.initial_state(b, x.device)
     for k in range(1, num_unroll + 1):
-        latent, reward_state, prefix_logits = net.dynamics(latent, reward_state, batch.actions[:, k - 1])
-        # EfficientZero halves the whole gradient that reaches each dynamics output.
-        latent = scale_gradient(latent, cfg.dynamics_grad_scale)
+        # The gradient reaching each dynamics output is halved, its value-prefix head's part included.
+        latent, reward_state, prefix_logits = net.dynamics(latent, reward_state, batch.actions[:, k - 1], cfg.dynamics_grad_scale)
         policy_logits, value_logits = net.prediction(latent)
         online_proj = net.project(latent, with_grad=True)
-        consistency_loss = consistency_loss + negative_cosine(online_proj, target_proj[:, k - 1]) * batch.consistency_mask[:, k - 1]
-        policy_loss = policy_loss + support_cross_entropy(mask_logits(policy_logits, batch.legal), batch.target_policy[:, k])
-        value_loss = value_loss + support_cross_entropy(value_logits, scalar_to_support(batch.target_value[:, k], size, eps))
+        m = mask[:, k - 1]
+        consistency_loss = consistency_loss + negative_cosine(online_proj, target_proj[:, k - 1]) * m
+        policy_loss = policy_loss + support_cross_entropy(mask_logits(policy_logits, batch.legal), batch.target_policy[:, k]) * m
+        value_loss = value_loss + support_cross_entropy(value_logits, scalar_to_support(batch.target_value[:, k], size, eps)) * m
         value_prefix_loss = value_prefix_loss + support_cross_entropy(
             prefix_logits, scalar_to_support(batch.target_value_prefix[:, k - 1], size, eps)
-        )
+        ) * m
         if k % cfg.value_prefix_horizon == 0:
             reward_state = net.initial_state(b, x.device)
 

@@ -53,6 +53,13 @@ def mlp_head(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), out)
 
 
+def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Identity forward; the backward multiplies the gradient by ``scale`` (graph-friendly, no hook)."""
+    if scale == 1.0:
+        return x
+    return x * scale + x.detach() * (1.0 - scale)
+
+
 def normalize_latent(latent: torch.Tensor) -> torch.Tensor:
     """Min-max scales each sample's latent to [0, 1], as EfficientZero does after h and g: [B, C, h, w] -> same."""
     flat = latent.flatten(1)
@@ -83,9 +90,11 @@ class Representation(nn.Module):
         else:
             self.stem = nn.Sequential(conv3x3(in_channels, c), nn.BatchNorm2d(c), nn.ReLU())
         self.blocks = nn.Sequential(*[ResidualBlock(c, c) for _ in range(cfg.final_blocks)])
+        self.state_norm = cfg.state_norm
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return normalize_latent(self.blocks(self.stem(obs)))
+        latent = self.blocks(self.stem(obs))
+        return normalize_latent(latent) if self.state_norm else latent
 
 
 class Dynamics(nn.Module):
@@ -103,15 +112,25 @@ class Dynamics(nn.Module):
         self.lstm = nn.LSTM(cfg.reduced_channels * latent_hw, cfg.lstm_hidden)
         self.lstm_bn = nn.BatchNorm1d(cfg.lstm_hidden)
         self.value_prefix_head = mlp_head(cfg.lstm_hidden, cfg.head_hidden, cfg.support_bins)
+        self.state_norm = cfg.state_norm
 
     def forward(
-        self, latent: torch.Tensor, reward_state: tuple[torch.Tensor, torch.Tensor], actions: torch.Tensor
+        self,
+        latent: torch.Tensor,
+        reward_state: tuple[torch.Tensor, torch.Tensor],
+        actions: torch.Tensor,
+        grad_scale: float = 1.0,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """Args: latent [B, C, h, w]; reward_state (h, c) each [1, B, lstm_hidden]; actions long [B] head indices."""
+        """Args: latent [B, C, h, w]; reward_state (h, c) each [1, B, lstm_hidden]; actions long [B] head indices;
+        grad_scale: multiplies every gradient that reaches the next latent, the value-prefix head's included
+        (EfficientZero hooks the dynamics' output tensor, which also feeds that head)."""
         # The action enters as one constant plane a / |A| (EfficientZero's encoding).
         plane = (actions.to(latent.dtype) / self.action_space).view(-1, 1, 1, 1).expand(-1, 1, *latent.shape[2:])
         x = self.bn(self.conv(torch.cat([latent, plane], dim=1)))
-        next_latent = normalize_latent(self.block(F.relu(x + latent)))
+        next_latent = self.block(F.relu(x + latent))
+        if self.state_norm:
+            next_latent = normalize_latent(next_latent)
+        next_latent = scale_gradient(next_latent, grad_scale)
         r = F.relu(self.reward_bn(self.reward_conv(next_latent))).flatten(1)
         out, next_state = self.lstm(r.unsqueeze(0), reward_state)
         value_prefix_logits = self.value_prefix_head(F.relu(self.lstm_bn(out.squeeze(0))))
@@ -156,6 +175,9 @@ class EfficientZeroNet(nn.Module):
         self.prediction = Prediction(latent_hw, action_space, cfg)
         self.projection = nn.Sequential(
             nn.Linear(cfg.channels * latent_hw, cfg.projection_hidden),
+            nn.BatchNorm1d(cfg.projection_hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.projection_hidden, cfg.projection_hidden),
             nn.BatchNorm1d(cfg.projection_hidden),
             nn.ReLU(),
             nn.Linear(cfg.projection_hidden, cfg.projection_out),

@@ -75,7 +75,6 @@ class DatasetReplay(PrioritizedRows):
         return {
             "dataset": self.reference(),
             "priorities": self.priorities.copy(),
-            "max_priority": self.max_priority,
             "rng": self.rng.bit_generator.state,
         }
 
@@ -91,5 +90,4 @@ class DatasetReplay(PrioritizedRows):
                 f"(sha256 {state['dataset']['sha256'][:12]}...), not to {self.dataset_path}"
             )
         self.priorities[:] = np.asarray(state["priorities"])
-        self.max_priority = float(state["max_priority"])
         self.rng.bit_generator.state = state["rng"]

@@ -97,7 +97,7 @@ def reanalyze(
     boot_values = target_net.initial_inference(obs_to_input(boot)).value.float().cpu().numpy().reshape(b, k1)
     target_value = value_targets(sample.rewards, boot_values, sample.steps_left, sample.terminal, sample.td, cfg.discount, k)
     target_prefix = value_prefix_targets(sample.rewards, sample.steps_left, cfg.value_prefix_horizon, k)
-    policy_mask, consistency_mask = unroll_masks(sample.steps_left, k)
+    policy_mask, unroll_mask = unroll_masks(sample.steps_left, k)
 
     policy = sample.search_policy.copy()
     count = int(round(reanalyze_ratio * b))
@@ -116,7 +116,7 @@ def reanalyze(
         target_value=put(target_value),
         target_value_prefix=put(target_prefix),
         target_policy=put(policy),
-        consistency_mask=put(consistency_mask),
+        unroll_mask=put(unroll_mask),
         weights=put(sample.weights),
         legal=put(np.broadcast_to(legal_row, (b, len(legal_row)))),
     )

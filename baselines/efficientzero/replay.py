@@ -7,8 +7,10 @@ are real frames of the running game, at a game's start the first frame repeated)
 episodes are added, so every window is final when it is drawn. Windows are cut by
 ``xtra_bench.data.windows.unroll_windows``, the function the offline dataset sampler uses too.
 
-Priorities: P(i) = p_i^alpha / sum_j p_j^alpha over transition rows; new episodes enter at the
-largest priority seen; importance weights (N P(i))^-beta are normalised by the batch maximum.
+Priorities: P(i) = p_i^alpha / sum_j p_j^alpha over transition rows; a batch is drawn without
+replacement (as EfficientZero's ``np.random.choice(..., replace=False)``); new episodes enter at the
+largest priority now in the buffer (1 in an empty one); importance weights (N P(i))^-beta are
+normalised by the batch maximum.
 """
 
 from __future__ import annotations
@@ -19,6 +21,30 @@ import numpy as np
 
 from baselines.efficientzero.targets import learning_rewards, off_policy_td_steps
 from xtra_bench.data.windows import unroll_windows
+
+
+def draw_without_replacement(weights: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Draws ``count`` distinct indices, each next one with probability proportional to ``weights`` among those left.
+
+    The Gumbel-top-k trick: the ``count`` largest log w_i + Gumbel noise are distributed exactly as
+    successive draws without replacement, in O(N) instead of a loop of renormalisations. Entries of
+    weight 0 are never drawn.
+
+    Args:
+        weights: float [N] non-negative, at least ``count`` of them positive.
+        count: indices to draw.
+        rng: the generator.
+
+    Returns:
+        int64 [count] indices, in draw order.
+    """
+    positive = int(np.count_nonzero(weights > 0))
+    if positive < count:
+        raise ValueError(f"cannot draw {count} distinct rows from {positive} with a positive priority")
+    with np.errstate(divide="ignore"):
+        keys = np.log(weights) + rng.gumbel(size=len(weights))
+    top = np.argpartition(-keys, count - 1)[:count]
+    return top[np.argsort(-keys[top])].astype(np.int64)
 
 
 class ReplaySample(NamedTuple):
@@ -87,7 +113,6 @@ class PrioritizedRows:
         self.alpha = alpha
         self.size = 0  # rows in use
         self.num_transitions = 0
-        self.max_priority = 1.0
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -102,10 +127,9 @@ class PrioritizedRows:
             env_step: the agent's current env-step counter (for the age of each window).
         """
         scaled = self.priorities[: self.size] ** self.alpha
-        cdf = np.cumsum(scaled)
-        start = np.searchsorted(cdf, self.rng.random(batch_size) * cdf[-1], side="right")
-        start = np.minimum(start, self.size - 1)
-        probability = scaled[start] / cdf[-1]
+        total = scaled.sum()
+        start = draw_without_replacement(scaled, batch_size, self.rng)
+        probability = scaled[start] / total
         weights = (self.num_transitions * probability) ** -beta
         td = off_policy_td_steps(env_step - self.env_steps[start], self.td_steps, self.td_age_interval, self.min_td_steps)
         k = self.num_unroll
@@ -136,7 +160,12 @@ class PrioritizedRows:
     def update_priorities(self, rows: np.ndarray, priorities: np.ndarray) -> None:
         """Sets new priorities of start rows drawn by ``sample``."""
         self.priorities[rows] = priorities
-        self.max_priority = max(self.max_priority, float(np.max(priorities)))
+
+    @property
+    def max_priority(self) -> float:
+        """The priority new data enters with: the largest in use (1 while there is none)."""
+        in_use = self.priorities[: self.size]
+        return float(in_use.max()) if self.num_transitions and in_use.max() > 0 else 1.0
 
 
 class PrioritizedReplay(PrioritizedRows):
@@ -228,7 +257,7 @@ class PrioritizedReplay(PrioritizedRows):
             name: getattr(self, name)[:n].copy()
             for name in ("frames", "actions", "rewards", "policies", "env_steps", "priorities", "first", "last", "terminal")
         }
-        return {**arrays, "num_transitions": self.num_transitions, "max_priority": self.max_priority, "rng": self.rng.bit_generator.state}
+        return {**arrays, "num_transitions": self.num_transitions, "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
         n = len(state["frames"])
@@ -236,5 +265,4 @@ class PrioritizedReplay(PrioritizedRows):
             getattr(self, name)[:n] = np.asarray(state[name])
         self.size = n
         self.num_transitions = int(state["num_transitions"])
-        self.max_priority = float(state["max_priority"])
         self.rng.bit_generator.state = state["rng"]

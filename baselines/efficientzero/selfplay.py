@@ -13,16 +13,6 @@ from baselines.efficientzero.reanalyze import search
 from baselines.efficientzero.replay import PrioritizedReplay
 from baselines.efficientzero.timing import StageTimer
 from xtra_bench.envs import StepBatch, VectorEnv
-from xtra_bench.search import SearchResult
-
-
-def visit_temperature(updates_done: int, cfg: EfficientZeroConfig) -> float:
-    """The acting temperature after ``updates_done`` updates (EfficientZero: 1, 0.5, 0.25 by thirds of training)."""
-    progress = updates_done / cfg.training_steps
-    for until, temperature in cfg.temperature_schedule:
-        if progress < until:
-            return temperature
-    return cfg.temperature_schedule[-1][1]
 
 
 def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
@@ -86,14 +76,22 @@ class SelfPlay:
             result = search(net, torch.from_numpy(self.obs).to(device), self.legal, self.cfg, self.rng, add_noise=True)
             head = select_actions(result.visit_counts, temperature, self.rng)
         with self.timer.stage("env"):
-            self._record(self.env.step(self.head_to_env[head]), head, result, env_step)
+            self._record(self.env.step(self.head_to_env[head]), head, result.policy, env_step)
 
-    def _record(self, batch: StepBatch, head: np.ndarray, result: SearchResult, env_step: int) -> None:
+    def step_uniform(self, env_step: int) -> None:
+        """Plays one uniformly random legal action in every env and records uniform policies (no search)."""
+        legal = self.legal[0]
+        policy = np.where(legal, 1.0 / legal.sum(), 0.0).astype(np.float32)
+        head = np.flatnonzero(legal)[self.rng.integers(legal.sum(), size=self.env.num_envs)]
+        with self.timer.stage("env"):
+            self._record(self.env.step(self.head_to_env[head]), head, np.broadcast_to(policy, self.legal.shape), env_step)
+
+    def _record(self, batch: StepBatch, head: np.ndarray, policies: np.ndarray, env_step: int) -> None:
         """Appends one step to every env's running episode and hands the finished ones to the replay."""
         for e, buf in enumerate(self.buffers):
             buf.actions.append(int(head[e]))
             buf.rewards.append(float(batch.reward[e]))
-            buf.policies.append(result.policy[e])
+            buf.policies.append(policies[e])
             buf.env_steps.append(env_step)
             if not batch.done[e]:
                 buf.frames.append(batch.obs[e, -1])

@@ -109,7 +109,7 @@ def value_prefix_targets(rewards: np.ndarray, steps_left: np.ndarray, horizon: i
 
 
 def unroll_masks(steps_left: np.ndarray, num_unroll: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which unroll positions carry a policy target and which a consistency target.
+    """Which unroll positions carry a policy target, and which the value, value-prefix and consistency losses.
 
     Args:
         steps_left: int [B] transitions from t to the end of the episode.
@@ -117,7 +117,8 @@ def unroll_masks(steps_left: np.ndarray, num_unroll: int) -> tuple[np.ndarray, n
 
     Returns:
         policy_mask: float32 [B, K + 1], 1 where position t + k has an action (k < steps_left).
-        consistency_mask: float32 [B, K], entry k - 1 is 1 where the observation t + k exists (k <= steps_left).
+        unroll_mask: float32 [B, K], entry k - 1 is 1 where the observation t + k exists (k <= steps_left):
+            EfficientZero masks the value, value-prefix, policy and consistency losses of unroll step k with it.
     """
     steps_left = np.asarray(steps_left)[:, None]
     k = np.arange(num_unroll + 1)[None, :]

@@ -25,6 +25,7 @@ from baselines.efficientzero.losses import TrainBatch
 from baselines.efficientzero.networks import EfficientZeroNet
 from baselines.efficientzero.reanalyze import reanalyze
 from baselines.efficientzero.replay import PrioritizedRows, ReplaySample
+from baselines.efficientzero.schedule import priority_beta
 from baselines.efficientzero.timing import StageTimer
 
 
@@ -33,8 +34,9 @@ class UpdateLoop:
 
     Args:
         learner: owns the trained network, its optimiser and the update counter.
-        target_net: reanalyses every batch; refreshed from the trained network every
-            ``target_refresh_interval`` updates.
+        target_net: reanalyses every batch. Every ``target_refresh_interval`` updates it takes the
+            weights the trained network had at the previous refresh, as EfficientZero's trainer
+            does (``recent_weights``), so its weights are 1 to 2 intervals old (200-399 updates).
         actor_net: acting's network; refreshed every ``selfplay_refresh_interval`` updates.
         legal_row: bool [A] legal head entries of the game.
         cfg: batch size, priorities, refresh intervals, overlap and search settings.
@@ -55,13 +57,10 @@ class UpdateLoop:
         self.learner, self.target_net, self.actor_net = learner, target_net, actor_net
         self.legal_row, self.cfg, self.rng, self.timer = legal_row, cfg, rng, timer
         self.device = next(target_net.parameters()).device
+        self.next_target = _snapshot(target_net)
+        """The weights the target network takes at the next refresh (the trained network's at the last one)."""
         self._worker: ThreadPoolExecutor | None = None
         self._stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
-
-    def beta(self, updates_done: int) -> float:
-        """Importance-sampling exponent of the update after ``updates_done`` updates (0.4 -> 1 over training_steps)."""
-        progress = min(1.0, updates_done / self.cfg.training_steps)
-        return self.cfg.priority_beta_start + (1.0 - self.cfg.priority_beta_start) * progress
 
     def run(
         self,
@@ -102,14 +101,15 @@ class UpdateLoop:
             if step % cfg.target_refresh_interval == 0:
                 if pending is not None:
                     pending[1].result()  # the worker reads the target network until it is done
-                self.target_net.load_state_dict(learner.net.state_dict())
+                self.target_net.load_state_dict(self.next_target)
+                self.next_target = _snapshot(learner.net)
             if step % cfg.selfplay_refresh_interval == 0:
                 self.actor_net.load_state_dict(learner.net.state_dict())
             after_update(result.metrics)
 
     def _draw(self, replay: PrioritizedRows, updates_done: int, age_step: int) -> ReplaySample:
         with self.timer.stage("data"):
-            return replay.sample(self.cfg.batch_size, self.beta(updates_done), age_step)
+            return replay.sample(self.cfg.batch_size, priority_beta(updates_done, self.cfg, self.learner.run), age_step)
 
     def _reanalyze(self, sample: ReplaySample, reanalyze_ratio: float) -> TrainBatch:
         return reanalyze(sample, self.target_net, self.legal_row, self.cfg, self.rng, self.device, reanalyze_ratio)
@@ -131,3 +131,8 @@ class UpdateLoop:
                 batch = self._reanalyze(sample, reanalyze_ratio)
             self._stream.synchronize()
             return batch
+
+
+def _snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``net``'s state that later updates do not change."""
+    return {name: value.detach().clone() for name, value in net.state_dict().items()}

@@ -75,8 +75,7 @@ class XtraAgent(EfficientZeroAgent):
             workdir,
             preset=self.preset,
             xcfg=self.xcfg,
-            # The teacher's schedules (warm-up, priority annealing) span its own run.
-            teacher_cfg=teacher_config(self.preset, training_steps=self.xcfg.teacher_updates, final_low_lr_steps=0),
+            teacher_cfg=teacher_config(self.preset),
             student_cfg=self.cfg,
             device=self.device,
             need_student=self.xcfg.needs_student,

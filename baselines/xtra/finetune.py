@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from baselines.efficientzero.config import EfficientZeroConfig
-from baselines.efficientzero.learner import Learner, UpdateResult, learning_rate
-from baselines.efficientzero.losses import LOSS_PARTS, TrainBatch, scale_gradient
-from baselines.efficientzero.networks import EfficientZeroNet
+from baselines.efficientzero.learner import Learner, UpdateResult
+from baselines.efficientzero.losses import LOSS_PARTS, TrainBatch
+from baselines.efficientzero.networks import EfficientZeroNet, scale_gradient
+from baselines.efficientzero.schedule import learning_rate
 from baselines.xtra.config import XtraConfig, equal_share
 from baselines.xtra.offline import OfflineTasks
 from baselines.xtra.task_weights import TaskWeights, gradient_cosines
@@ -91,7 +92,7 @@ class CrossTaskLearner(Learner):
     def update(self, batch: TrainBatch) -> UpdateResult:
         """One finetuning step on the target ``batch`` (and offline batches drawn here); priorities of ``batch`` out."""
         cfg, step = self.cfg, self.steps
-        lr = learning_rate(step, cfg)
+        lr = learning_rate(step, cfg, self.run)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.net.train()

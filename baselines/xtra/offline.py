@@ -56,13 +56,13 @@ def teacher_targets(batch: Batch, action_set: Sequence[int], head_width: int, cf
     Returns:
         ``TrainBatch`` field name -> array: frames uint8 [B, S+K, ...], actions int64 [B, K] (head
         entries), target_value [B, K+1], target_value_prefix [B, K], target_policy [B, K+1, head],
-        consistency_mask [B, K], weights [B] (ones: offline rows are drawn uniformly), legal bool [B, head].
+        unroll_mask [B, K], weights [B] (ones: offline rows are drawn uniformly), legal bool [B, head].
     """
     if batch.policy is None:
         raise ValueError("the sampler holds no teacher targets")
     b, k = batch.actions.shape
     to_head = env_to_head_actions(tuple(action_set), head_width)
-    policy_mask, consistency_mask = unroll_masks(batch.steps_left, k)
+    policy_mask, unroll_mask = unroll_masks(batch.steps_left, k)
     policy = np.zeros((b, k + 1, head_width), dtype=np.float32)
     # Positions without an action (the episode's end and beyond) carry no policy target.
     policy[..., to_head] = batch.policy * policy_mask[..., None]
@@ -72,7 +72,7 @@ def teacher_targets(batch: Batch, action_set: Sequence[int], head_width: int, cf
         "target_value": (batch.nstep_return + batch.bootstrap_discount * batch.bootstrap_value).astype(np.float32),
         "target_value_prefix": value_prefix_targets(batch.rewards, batch.steps_left, cfg.value_prefix_horizon, k),
         "target_policy": policy,
-        "consistency_mask": consistency_mask,
+        "unroll_mask": unroll_mask,
         "weights": np.ones(b, dtype=np.float32),
         "legal": np.broadcast_to(head_action_mask(tuple(action_set), head_width), (b, head_width)),
     }

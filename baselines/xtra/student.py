@@ -19,6 +19,7 @@ import torch
 from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.efficientzero.learner import Learner
 from baselines.efficientzero.networks import EfficientZeroNet
+from baselines.efficientzero.schedule import RunSchedule
 from baselines.xtra.config import equal_share
 from baselines.xtra.offline import OfflineTasks
 
@@ -63,10 +64,10 @@ def distill(
     """
     from tqdm.auto import tqdm
 
-    cfg = dataclasses.replace(cfg, training_steps=updates, final_low_lr_steps=0)
     torch.manual_seed(seed)
     net = EfficientZeroNet(tasks.frame_shape, cfg.multi_task_actions, cfg).to(device)
     learner = Learner(net, cfg)
+    learner.run = RunSchedule(updates)
     share = equal_share(batch_size, len(tasks.games))
     everyone = list(range(len(tasks.games)))
     for _ in tqdm(range(updates), desc="distil student", unit="update", disable=not progress, dynamic_ncols=True):
