@@ -139,7 +139,7 @@ def xtra_config(name: str, **overrides) -> XtraConfig:
 
 def student_config(preset: str, **overrides) -> EfficientZeroConfig:
     """EfficientZero-L with the shared 18-action head: the student's and the finetuned model's network and loss."""
-    return preset_config(preset, **{"final_blocks": 4, "multi_task_actions": FULL_ACTION_COUNT, **overrides})
+    return preset_config(preset, **{"blocks_per_stage": 4, "multi_task_actions": FULL_ACTION_COUNT, **overrides})
 
 
 def teacher_config(preset: str, **overrides) -> EfficientZeroConfig:
