@@ -61,8 +61,9 @@ class XtraAgent(EfficientZeroAgent):
         self.xcfg = xtra or xtra_config(preset, **self.xtra_variant)
         # Replaces EfficientZero's learner, with the same augmentation stream.
         augment_seed = int(self._seeds["augment"].generate_state(1)[0])
+        # The offline draws anneal beta on the target replay's schedule.
         self.learner = self.update_loop.learner = CrossTaskLearner(
-            self.net, self.cfg, self.xcfg, report=self._report_window, seed=augment_seed
+            self.net, self.cfg, self.xcfg, report=self._report_window, seed=augment_seed, beta=self.update_loop.beta
         )
         self.stage1: Stage1Result | None = None
         self._on_metrics: MetricsCallback | None = None
@@ -97,7 +98,7 @@ class XtraAgent(EfficientZeroAgent):
         if self.xcfg.freeze_representation:
             self.net.representation.requires_grad_(False)
         if self.xcfg.needs_targets:
-            self.learner.attach(OfflineTasks(result.tasks, self.cfg, seed=self.seed, device=self.device))
+            self.learner.attach(OfflineTasks(result.tasks, self.cfg, seed=self.seed, device=self.device, prioritised=self.xcfg.offline_prioritised))
 
     def _report_window(self, metrics: dict[str, float]) -> None:
         if self._on_metrics:
@@ -137,11 +138,9 @@ class XtraAgent(EfficientZeroAgent):
         state = json.loads((Path(path) / XTRA_STATE_FILE).read_text())
         raw = dict(state["xtra_config"], transfer=tuple(state["xtra_config"]["transfer"]))
         agent.xcfg = agent.learner.xcfg = XtraConfig(**raw)
-        # The learner's restored weights would be reset by attaching the tasks: keep them aside.
-        weights = agent.learner.weights.state_dict()
+        # Attaching the tasks restores the learner's saved task weights and offline draws.
         if state["stage1"] is not None:
             agent._use_stage1(Stage1Result.from_json(state["stage1"]), initialise=False)
-        agent.learner.weights.load_state_dict(weights)
         return agent
 
 

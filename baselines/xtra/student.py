@@ -70,7 +70,7 @@ def distill(
     share = equal_share(batch_size, len(tasks.games))
     everyone = list(range(len(tasks.games)))
     for _ in tqdm(range(updates), desc="distil student", unit="update", disable=not progress, dynamic_ncols=True):
-        result = learner.update(tasks.sample(share, everyone))
+        result = learner.update(tasks.sample(share, everyone).batch)
         if cfg.log_interval and learner.steps % cfg.log_interval == 0:
             logger.info("student update %d: %s", learner.steps, {k: round(v, 4) for k, v in result.metrics.items()})
             if on_metrics:
