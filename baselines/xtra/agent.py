@@ -44,6 +44,9 @@ class XtraAgent(EfficientZeroAgent):
     description = "XTRA: teachers distilled into a multi-task EfficientZero-L, finetuned with weighted offline tasks"
     xtra_variant: ClassVar[dict] = {}
     """``XtraConfig`` overrides that define an ablation."""
+    network_variant: ClassVar[dict] = {}
+    """``EfficientZeroConfig`` overrides of the student's and the finetuned network (the default-size ablation)."""
+    stage1_group = "xtra"  # every ablation shares the stage-1 directory; its artifacts are keyed by content
 
     def __init__(
         self,
@@ -55,7 +58,7 @@ class XtraAgent(EfficientZeroAgent):
         config: EfficientZeroConfig | None = None,
         xtra: XtraConfig | None = None,
     ):
-        super().__init__(spec, preset=preset, seed=seed, device=device, config=config or student_config(preset))
+        super().__init__(spec, preset=preset, seed=seed, device=device, config=config or student_config(preset, **self.network_variant))
         if not self.cfg.multi_task_actions:
             raise ConfigError("XTRA's network needs the shared action head (multi_task_actions=18)")
         self.xcfg = xtra or xtra_config(preset, **self.xtra_variant)
@@ -69,6 +72,10 @@ class XtraAgent(EfficientZeroAgent):
         self._on_metrics: MetricsCallback | None = None
 
     # ---- stage 1 --------------------------------------------------------------------------------
+    def teacher_config(self) -> EfficientZeroConfig:
+        """The teachers' settings: the preset's EfficientZero, its schedules (warm-up, priority annealing) over the teacher's own run."""
+        return teacher_config(self.preset, training_steps=self.xcfg.teacher_updates, final_low_lr_steps=0)
+
     def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
         """Builds or reuses stage 1 for ``datasets`` under ``workdir``, then initialises stage 2 from it."""
         result = run_stage1(
@@ -76,8 +83,7 @@ class XtraAgent(EfficientZeroAgent):
             workdir,
             preset=self.preset,
             xcfg=self.xcfg,
-            # The teacher's schedules (warm-up, priority annealing) span its own run.
-            teacher_cfg=teacher_config(self.preset, training_steps=self.xcfg.teacher_updates, final_low_lr_steps=0),
+            teacher_cfg=self.teacher_config(),
             student_cfg=self.cfg,
             device=self.device,
             need_student=self.xcfg.needs_student,
@@ -190,3 +196,9 @@ class XtraZeroShotAgent(XtraAgent):
     name = "xtra-zero-shot"
     description = "XTRA's student evaluated on the target zero-shot (no learning on it)"
     xtra_variant: ClassVar[dict] = {"online": False}
+
+
+class XtraDefaultSizeAgent(XtraAgent):
+    name = "xtra-default-size"
+    description = "XTRA with EfficientZero's default-size network for the student and the finetuned model (Fig. 6c)"
+    network_variant: ClassVar[dict] = {"blocks_per_stage": 1}

@@ -35,6 +35,11 @@ COMPONENT_MODULES: dict[str, tuple[str, ...]] = {
 """The network's submodules behind each transferable component (the keys are ``COMPONENTS``)."""
 
 
+def distill_config(cfg: EfficientZeroConfig, updates: int) -> EfficientZeroConfig:
+    """The student's settings as distillation uses them: the schedule stretched over ``updates``, no low-lr tail."""
+    return dataclasses.replace(cfg, training_steps=updates, final_low_lr_steps=0)
+
+
 def distill(
     tasks: OfflineTasks,
     cfg: EfficientZeroConfig,
@@ -63,7 +68,7 @@ def distill(
     """
     from tqdm.auto import tqdm
 
-    cfg = dataclasses.replace(cfg, training_steps=updates, final_low_lr_steps=0)
+    cfg = distill_config(cfg, updates)
     torch.manual_seed(seed)
     net = EfficientZeroNet(tasks.frame_shape, cfg.multi_task_actions, cfg).to(device)
     learner = Learner(net, cfg)
