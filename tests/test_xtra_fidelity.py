@@ -208,3 +208,26 @@ def test_the_papers_extra_agents():
     assert (large.cfg.blocks_per_stage, large.cfg.batch_size) == (4, 16)
     assert (large_512.cfg.blocks_per_stage, large_512.cfg.batch_size) == (4, 512)
     assert large_512.name == "efficientzero-l-512" and default_size.name == "xtra-default-size"
+
+
+def test_offline_rl_student_learns_every_dataset_without_teachers(tmp_path, monkeypatch):
+    from baselines.efficientzero.learner import Learner
+    from tests.xtra_fixtures import PRETRAIN, TARGET, sample_path
+
+    batches = []
+    update = Learner.update
+    monkeypatch.setattr(Learner, "update", lambda self, batch: batches.append(batch) or update(self, batch))
+    cfg = student_config("smoke", num_simulations=2)
+    xcfg = xtra_config("smoke", **xtra_agents.XtraOfflineRLStudentAgent.xtra_variant, distill_updates=3, distill_batch_size=8)
+    agent = xtra_agents.XtraOfflineRLStudentAgent(make_spec(TARGET), preset="smoke", config=cfg, xtra=xcfg)
+    agent.pretrain([sample_path(PRETRAIN), sample_path(TARGET)], tmp_path)
+    kinds = sorted(p.name for p in tmp_path.iterdir() if (p / "artifact.json").is_file())
+    assert len(kinds) == 1 and agent.stage1.tasks == ()  # one artifact, the student: no teacher, no targets
+    assert len(batches) == 3
+    for batch in batches:
+        # 4 rows per game, each reanalysed under its own game's actions (Asterix 5, Breakout 3).
+        assert batch.legal.sum(dim=1).tolist() == [5] * 4 + [3] * 4
+        outside = batch.target_policy * ~batch.legal[:, None, :]
+        assert float(outside.abs().sum()) == 0.0 and float(batch.target_policy.sum()) > 0
+    obs = np.zeros((2, 4, 10, 10, 10), dtype=np.uint8)
+    assert agent.act(obs).shape == (2,)

@@ -87,12 +87,13 @@ class XtraAgent(EfficientZeroAgent):
             student_cfg=self.cfg,
             device=self.device,
             need_student=self.xcfg.needs_student,
+            need_targets=self.xcfg.needs_targets,
         )
         self._use_stage1(result, initialise=True)
 
     def _use_stage1(self, result: Stage1Result, *, initialise: bool) -> None:
         frame_shapes = {OfflineTasks.frame_shape_of(t) for t in result.tasks}
-        if frame_shapes != {tuple(self.spec.frame_shape)}:
+        if frame_shapes - {tuple(self.spec.frame_shape)}:
             raise ConfigError(f"pretraining frames {sorted(frame_shapes)} differ from {self.spec.game}'s {self.spec.frame_shape}")
         self.stage1 = result
         if initialise and self.xcfg.needs_student:
@@ -202,3 +203,9 @@ class XtraDefaultSizeAgent(XtraAgent):
     name = "xtra-default-size"
     description = "XTRA with EfficientZero's default-size network for the student and the finetuned model (Fig. 6c)"
     network_variant: ClassVar[dict] = {"blocks_per_stage": 1}
+
+
+class XtraOfflineRLStudentAgent(XtraAgent):
+    name = "xtra-offline-rl-student"
+    description = "A multi-game EfficientZero-L trained by offline RL on every pretraining dataset (no teachers), evaluated zero-shot (Appendix C)"
+    xtra_variant: ClassVar[dict] = {"student_source": "offline_rl", "online": False}

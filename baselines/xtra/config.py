@@ -40,6 +40,9 @@ class XtraConfig:
     """Updates of the multi-task student (the paper does not state it; EZ's 100k)."""
     distill_batch_size: int = 256
     """Student minibatch, split equally over the pretraining tasks (rounded down to a multiple of their count)."""
+    student_source: str = "distill"
+    """"distill": the student learns the teachers' targets; "offline_rl": no teachers, the student learns every
+    dataset by multi-game offline EfficientZero (the paper's Appendix C alternative)."""
     stage1_seed: int = 0
     """Seeds teachers, relabelling and the student: stage 1 is shared by every seed of stage 2."""
 
@@ -99,6 +102,7 @@ class XtraConfig:
             "weights_window": 1 <= self.weights_window <= self.weights_cycle,
             "weight_decimals": self.weight_decimals >= 0,
             "loss_normalisation": self.loss_normalisation in LOSS_NORMALISATIONS,
+            "student_source": self.student_source in ("distill", "offline_rl"),
             "count_start": self.count_start >= 0,
             "cosine_grad_clamp": self.cosine_grad_clamp >= 0,
         }

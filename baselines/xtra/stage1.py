@@ -20,6 +20,7 @@ from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.xtra import cache
 from baselines.xtra.config import XtraConfig
 from baselines.xtra.offline import OfflineTasks, TaskFiles
+from baselines.xtra.offline_rl import offline_rl_student
 from baselines.xtra.relabel import relabel, search_settings
 from baselines.xtra.student import STUDENT_FILE, distill, distill_config, save_student
 from xtra_bench.data import Dataset
@@ -75,12 +76,13 @@ def targets_inputs(teacher: str, dataset_sha256: str, teacher_cfg: EfficientZero
     }
 
 
-def student_inputs(tasks: Sequence[tuple[str, str]], student_cfg: EfficientZeroConfig, xcfg: XtraConfig) -> dict:
-    """What the student depends on: each (dataset sha256, targets cache name) and the settings it trains with.
+def student_inputs(tasks: Sequence[tuple[str, str | None]], student_cfg: EfficientZeroConfig, xcfg: XtraConfig) -> dict:
+    """What the student depends on: how it learns, each (dataset sha256, targets cache name or None) and the settings it trains with.
 
     Its schedule spans its own updates (``distill_config``), so stage 2's budget does not change it.
     """
     return {
+        "source": xcfg.student_source,
         "tasks": [{"dataset_sha256": sha, "targets": targets} for sha, targets in tasks],
         "config": _config_json(distill_config(student_cfg, xcfg.distill_updates)),
         "updates": xcfg.distill_updates,
@@ -119,6 +121,7 @@ def run_stage1(
     student_cfg: EfficientZeroConfig,
     device: str = "cpu",
     need_student: bool = True,
+    need_targets: bool = True,
     on_metrics: Callable[[int, dict], None] | None = None,
     progress: bool = True,
 ) -> Stage1Result:
@@ -132,18 +135,21 @@ def run_stage1(
         teacher_cfg: the teachers' EfficientZero settings.
         student_cfg: the student's EfficientZero-L settings.
         device: torch device for all training and search.
-        need_student: also distil the student.
+        need_student: also build the student.
+        need_targets: build the teachers and their targets even when the student does not learn from them.
         on_metrics: called with (update, losses) while the student trains.
         progress: show progress bars.
 
     Returns:
-        The targets of every dataset and the student file.
+        The targets of every dataset (none when nothing needs teachers) and the student file.
     """
     workdir = Path(workdir)
     datasets = [Dataset(Path(p)) for p in dataset_paths]
     check_datasets(datasets)
+    offline_rl = xcfg.student_source == "offline_rl"
+    teachers = need_targets or (need_student and not offline_rl)
     tasks = []
-    for dataset in datasets:
+    for dataset in datasets if teachers else ():
 
         def build_teacher(staging: Path, dataset: Dataset = dataset) -> None:
             train_teacher(dataset, staging / TEACHER_CHECKPOINT, teacher_cfg, updates=xcfg.teacher_updates, preset=preset, seed=xcfg.stage1_seed, device=device)
@@ -173,9 +179,16 @@ def run_stage1(
 
     student = None
     if need_student:
-        inputs = student_inputs([(d.sha256, t.targets.parent.name) for d, t in zip(datasets, tasks)], student_cfg, xcfg)
+        labels = [None] * len(datasets) if offline_rl else [t.targets.parent.name for t in tasks]
+        inputs = student_inputs([(d.sha256, label) for d, label in zip(datasets, labels)], student_cfg, xcfg)
 
         def build_student(staging: Path) -> None:
+            if offline_rl:
+                net = offline_rl_student(
+                    datasets, student_cfg, updates=xcfg.distill_updates, batch_size=xcfg.distill_batch_size, device=device, seed=xcfg.stage1_seed, progress=progress
+                )
+                save_student(staging / STUDENT_FILE, net, [d.game for d in datasets])
+                return
             offline = OfflineTasks(tasks, student_cfg, seed=xcfg.stage1_seed, device=device)
             net = distill(
                 offline,
