@@ -101,8 +101,8 @@ def test_cloning_learns_a_policy_that_the_frames_determine(synthetic_dataset):
     cfg = preset_config("smoke", frame_stack=2, shift_pad=0, intensity_scale=0.0, batch_size=32, lr=0.1, log_interval=0)
     net = BCNet(FRAME_SHAPE, cfg)
     task = open_one(synthetic_dataset, use_targets=False)
-    metrics = train_stage(net, [task], 150, cfg, torch.device("cpu"), "pretrain")
-    assert metrics["pretrain_updates"] == 150
+    metrics = train_stage(net, [task], 300, cfg, torch.device("cpu"), "pretrain")
+    assert metrics["pretrain_updates"] == 300
     net.eval()
     batch = offline_batch([task], 64, False, torch.device("cpu"))
     with torch.no_grad():

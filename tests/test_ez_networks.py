@@ -48,12 +48,42 @@ def test_state_norm_scales_each_latent_to_the_unit_range():
         assert torch.allclose(flat.min(1).values, torch.zeros(3)) and torch.allclose(flat.max(1).values, torch.ones(3))
 
 
-def test_efficientzero_l_has_four_final_blocks():
-    small = preset_config("smoke")
-    base = EfficientZeroNet((96, 96, 3), 4, small)
-    large = EfficientZeroNet((96, 96, 3), 4, preset_config("smoke", final_blocks=4))
-    assert len(base.representation.blocks) == 1 and len(large.representation.blocks) == 4
+def _residual_blocks(module: torch.nn.Module) -> list:
+    from baselines.efficientzero.networks import ResidualBlock
+
+    return [m for m in module.modules() if isinstance(m, ResidualBlock)]
+
+
+def test_efficientzero_l_has_four_blocks_in_every_stage():
+    base = EfficientZeroNet((96, 96, 3), 4, preset_config("smoke"))
+    large = EfficientZeroNet((96, 96, 3), 4, preset_config("smoke", blocks_per_stage=4))
+    # Per stage at C/2, C, after pooling 1, after pooling 2, plus the one strided block between the first two.
+    widths = lambda net: [b.conv1.out_channels for b in _residual_blocks(net.representation)]  # noqa: E731
+    assert widths(base) == [8, 16, 16, 16, 16]
+    assert widths(large) == [8] * 4 + [16] + [16] * 12
+    assert len(large.representation.blocks) == 4
     assert large.latent_shape == base.latent_shape == (16, 6, 6)
+
+
+def _representation_parameters(channels: int, in_channels: int, per_stage: int) -> int:
+    """The representation's parameter count written out: 3x3 convs without bias, batch norm's 2 per channel."""
+    half = channels // 2
+    block = lambda c: 2 * 9 * c * c + 2 * 2 * c  # noqa: E731  two convs + two batch norms
+    stem = 9 * in_channels * half + 2 * half
+    strided = 9 * half * channels + 9 * channels * channels + 9 * half * channels + 2 * 2 * channels  # two convs, skip conv, two BNs
+    return stem + per_stage * block(half) + strided + 3 * per_stage * block(channels)
+
+
+def test_representation_parameter_counts_of_efficientzero_and_efficientzero_l():
+    # The paper's network on 96x96 RGB frames stacked 4 times (12 input channels).
+    counts = {}
+    for per_stage in (1, 4):
+        net = EfficientZeroNet((96, 96, 3), 18, preset_config("paper", blocks_per_stage=per_stage))
+        counts[per_stage] = sum(p.numel() for p in net.representation.parameters())
+        assert counts[per_stage] == _representation_parameters(64, 12, per_stage)
+    assert counts == {1: 318_016, 4: 1_039_552}
+    # XTRA's release: about 3.3x EfficientZero's representation (the paper's "4 times more parameters").
+    assert 3.2 < counts[4] / counts[1] < 3.4
 
 
 def test_minatar_frames_skip_downsampling():

@@ -1,4 +1,4 @@
-"""Stage 2's update: eta = 0 is EfficientZero's step, Eq. 1's weighting, window gradients and exact task shares."""
+"""Stage 2's update under the literal Eq. 1 (``loss_normalisation="eq1"``): eta = 0 is EfficientZero's step, Eq. 1's weighting, window gradients and exact task shares."""
 
 import copy
 
@@ -35,12 +35,13 @@ def make(task_files, seed=0):
     torch.manual_seed(seed)
     net = EfficientZeroNet((10, 10, 10), 18, cfg)
     tasks = OfflineTasks(task_files, cfg, seed=3, device="cpu")
-    target_batch = tasks.sample(8, [1])  # any batch of the target's shape serves as the target batch
+    target_batch = tasks.sample(8, [1]).batch  # any batch of the target's shape serves as the target batch
     return cfg, net, tasks, target_batch
 
 
 def xcfg(**kw):
-    return xtra_config("smoke", offline_batch_size=2 * ROWS, **kw)
+    # Counters from 0 and no clamp: the plain rule these tests compute by hand.
+    return xtra_config("smoke", offline_batch_size=2 * ROWS, loss_normalisation="eq1", count_start=0, cosine_grad_clamp=0.0, **kw)
 
 
 def test_eta_zero_is_the_plain_efficientzero_step(task_files):
@@ -73,7 +74,7 @@ def test_offline_losses_are_weighted_by_eta(task_files):
     ref_net = copy.deepcopy(net)
     offline_batch = OfflineTasks(task_files, cfg, seed=3, device="cpu")
     offline_batch.sample(8, [1])  # advance the copy's draws past the target batch, like ``tasks``
-    offline_batch = offline_batch.sample(ROWS, [0, 1])
+    offline_batch = offline_batch.sample(ROWS, [0, 1]).batch
     learner = CrossTaskLearner(net, cfg, xcfg(adaptive_weights=False), tasks, seed=11)
     learner.weights.load_state_dict({"eta": eta, "counts": [0, 0]})
     metrics = learner.update(batch).metrics
@@ -110,7 +111,7 @@ def test_window_step_measures_cosines_and_keeps_the_update(task_files):
     offline = OfflineTasks(task_files, cfg, seed=3, device="cpu")
     offline.sample(8, [1])
     ref_net.train()
-    loss, per_task = reference_step(ref_net, cfg, batch, offline.sample(ROWS, [0, 1]), eta, seed=5)
+    loss, per_task = reference_step(ref_net, cfg, batch, offline.sample(ROWS, [0, 1]).batch, eta, seed=5)
     params = list(ref_net.parameters())
     def grad(l):
         return [torch.zeros_like(p) if g is None else g for g, p in zip(torch.autograd.grad(l, params, retain_graph=True, allow_unused=True), params)]
@@ -124,9 +125,9 @@ def test_every_batch_gives_each_task_its_exact_share(task_files):
     draws = []
     sample = tasks.sample
 
-    def recording(rows, which):
-        out = sample(rows, which)
-        draws.append((list(which), out.legal.sum(dim=1).tolist()))
+    def recording(rows, which, beta):
+        out = sample(rows, which, beta)
+        draws.append((learner.steps, list(which), out.batch.legal.sum(dim=1).tolist()))
         return out
 
     tasks.sample = recording
@@ -134,10 +135,11 @@ def test_every_batch_gives_each_task_its_exact_share(task_files):
     for _ in range(4):
         learner.update(batch)
     actions = {0: 5, 1: 3}  # Asterix has 5 actions, Breakout 3
-    for which, legal_counts in draws:
+    for _, which, legal_counts in draws:
         # Each drawn task's rows are exactly ROWS, in order; tasks at eta 0 are skipped outside windows.
         assert legal_counts == [actions[i] for i in which for _ in range(ROWS)]
-    assert draws[1][0] == draws[3][0] == [0, 1]  # window steps (1 and 3) draw every task
+    by_step = {step: which for step, which, _ in draws}
+    assert by_step[0] == by_step[1] == by_step[3] == [0, 1]  # eta 1 before the start; window steps 1 and 3 draw every task
 
 
 @pytest.mark.parametrize("total, tasks, share", [(256, 8, 32), (256, 4, 64), (256, 3, 85), (256, 5, 51), (2, 2, 1)])

@@ -45,6 +45,9 @@ class Agent(abc.ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    stage1_group: ClassVar[str | None] = None
+    """Agents of one group share a stage-1 directory (their ``pretrain`` keys artifacts by content, so
+    ablations with the same pretraining set reuse them); None: the agent's own name."""
 
     def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu"):
         self.spec = spec
@@ -68,8 +71,8 @@ class Agent(abc.ABC):
     def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
         """Stage 1 on offline datasets (one file per pretraining game); agents without one ignore it.
 
-        Artifacts go under ``workdir``, shared by every job with the same agent, preset and
-        datasets: the runner calls ``pretrain`` once to fill it, then once per job, when the agent
+        Artifacts go under ``workdir``, shared by every job with the same ``stage1_group``, preset
+        and datasets: the runner calls ``pretrain`` once to fill it, then once per job, when the agent
         loads what it finds there instead of recomputing it.
         """
 

@@ -30,8 +30,8 @@ class BCConfig:
     """Channels of the 1x1 convs that start the policy and value heads (EfficientZero: 16)."""
     head_hidden: int = 32
     """Width of the hidden layer of the policy and value heads (EfficientZero: 32)."""
-    final_blocks: int = 4
-    """Residual blocks at the end of the representation (EfficientZero-L, XTRA's student: 4)."""
+    blocks_per_stage: int = 4
+    """Residual blocks in each representation stage (EfficientZero-L, XTRA's student: 4)."""
     support_size: int = 300
     """Support of the prediction's value head, kept so the weights have XTRA's layout (BC does not train it)."""
 
@@ -76,7 +76,7 @@ class BCConfig:
             "batch_size": self.batch_size >= 1,
             "lr": self.lr > 0,
             "lr_warmup_fraction": 0.0 <= self.lr_warmup_fraction < 1.0,
-            "final_blocks": self.final_blocks >= 1,
+            "blocks_per_stage": self.blocks_per_stage >= 1,
             "pretrain_updates": self.pretrain_updates >= 0,
             "finetune_updates": self.finetune_updates >= 0,
             "shift_pad": self.shift_pad >= 0,
@@ -92,7 +92,7 @@ class BCConfig:
             channels=self.channels,
             reduced_channels=self.reduced_channels,
             head_hidden=self.head_hidden,
-            final_blocks=self.final_blocks,
+            blocks_per_stage=self.blocks_per_stage,
             support_size=self.support_size,
         )
 

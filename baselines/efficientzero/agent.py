@@ -73,7 +73,7 @@ class EfficientZeroAgent(Agent):
     name = "efficientzero"
     description = "EfficientZero: MuZero with value prefix, SimSiam consistency and off-policy correction"
     variant: ClassVar[dict] = {}
-    """Config overrides that define a variant of the agent (EfficientZero-L: four final blocks)."""
+    """Config overrides that define a variant of the agent (EfficientZero-L: four blocks per representation stage)."""
 
     def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu", config: EfficientZeroConfig | None = None):
         super().__init__(spec, preset=preset, seed=seed, device=device)
@@ -314,8 +314,16 @@ def _to_numpy(state: dict) -> dict:
 
 
 class EfficientZeroLAgent(EfficientZeroAgent):
-    """EfficientZero-L: four residual blocks at the end of the representation (the paper's larger baseline)."""
+    """EfficientZero-L: four residual blocks in every stage of the representation (the paper's larger baseline, as XTRA releases it)."""
 
     name = "efficientzero-l"
-    description = "EfficientZero-L: EfficientZero with 4 final representation blocks"
-    variant: ClassVar[dict] = {"final_blocks": 4}
+    description = "EfficientZero-L: EfficientZero with 4 residual blocks in every representation stage"
+    variant: ClassVar[dict] = {"blocks_per_stage": 4}
+
+
+class EfficientZeroL512Agent(EfficientZeroLAgent):
+    """EfficientZero-L with a 512-row minibatch: XTRA's effective batch (256 target + 256 offline rows), the paper's Appendix L."""
+
+    name = "efficientzero-l-512"
+    description = "EfficientZero-L with batch size 512 (XTRA's effective batch; Appendix L)"
+    variant: ClassVar[dict] = {"blocks_per_stage": 4, "batch_size": 512}

@@ -40,8 +40,8 @@ class EfficientZeroConfig:
     """Width of the hidden fully connected layer of the value, policy and value-prefix heads."""
     lstm_hidden: int = 512
     """Hidden size of the value-prefix LSTM."""
-    final_blocks: int = 1
-    """Residual blocks at the end of the representation (EfficientZero-L: 4)."""
+    blocks_per_stage: int = 1
+    """Residual blocks in each of the representation's four stages (EfficientZero-L, XTRA's release: 4)."""
     projection_hidden: int = 1024
     """Width of the two hidden layers of the SimSiam projection (three linear layers, as released)."""
     projection_out: int = 1024
@@ -170,7 +170,7 @@ class EfficientZeroConfig:
             "temperature_schedule": len(self.temperature_schedule) > 0 and self.temperature_schedule[-1][0] >= 1.0,
             "num_envs": self.num_envs >= 1,
             "updates_per_env_step": self.updates_per_env_step > 0,
-            "final_blocks": self.final_blocks >= 1,
+            "blocks_per_stage": self.blocks_per_stage >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

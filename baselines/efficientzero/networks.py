@@ -70,26 +70,36 @@ def normalize_latent(latent: torch.Tensor) -> torch.Tensor:
 
 
 class Representation(nn.Module):
-    """h: stacked frames [B, stack * channels, H, W] in [0, 1] -> latent [B, C, h, w]."""
+    """h: stacked frames [B, stack * channels, H, W] in [0, 1] -> latent [B, C, h, w].
+
+    Atari frames pass four stages of ``blocks_per_stage`` residual blocks each: at C/2 channels
+    after the first strided conv, at C after the strided residual block, after the first and after
+    the second average pooling (EfficientZero: 1 per stage; EfficientZero-L as XTRA releases it: 4).
+    MinAtar's small frames skip the down-sampling and get the last stage only.
+    """
 
     def __init__(self, in_channels: int, frame_size: int, cfg: EfficientZeroConfig):
         super().__init__()
-        c = cfg.channels
+        c, n = cfg.channels, cfg.blocks_per_stage
+
+        def stage(channels: int) -> list[nn.Module]:
+            return [ResidualBlock(channels, channels) for _ in range(n)]
+
         if frame_size >= DOWNSAMPLE_MIN_SIZE:
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, c // 2, kernel_size=3, stride=2, padding=1, bias=False),
                 nn.BatchNorm2d(c // 2),
                 nn.ReLU(),
-                ResidualBlock(c // 2, c // 2),
+                *stage(c // 2),
                 ResidualBlock(c // 2, c, stride=2),
-                ResidualBlock(c, c),
+                *stage(c),
                 nn.AvgPool2d(kernel_size=3, stride=2, padding=1),
-                ResidualBlock(c, c),
+                *stage(c),
                 nn.AvgPool2d(kernel_size=3, stride=2, padding=1),
             )
         else:
             self.stem = nn.Sequential(conv3x3(in_channels, c), nn.BatchNorm2d(c), nn.ReLU())
-        self.blocks = nn.Sequential(*[ResidualBlock(c, c) for _ in range(cfg.final_blocks)])
+        self.blocks = nn.Sequential(*stage(c))
         self.state_norm = cfg.state_norm
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -160,7 +170,7 @@ class EfficientZeroNet(nn.Module):
     Args:
         frame_shape: one frame (H, W, channels) as in ``EnvSpec.frame_shape``.
         action_space: width A of the policy head and of the action encoding.
-        cfg: the hyper-parameters (widths, supports, number of final blocks).
+        cfg: the hyper-parameters (widths, supports, residual blocks per representation stage).
     """
 
     def __init__(self, frame_shape: tuple[int, int, int], action_space: int, cfg: EfficientZeroConfig):

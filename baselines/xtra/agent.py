@@ -44,6 +44,9 @@ class XtraAgent(EfficientZeroAgent):
     description = "XTRA: teachers distilled into a multi-task EfficientZero-L, finetuned with weighted offline tasks"
     xtra_variant: ClassVar[dict] = {}
     """``XtraConfig`` overrides that define an ablation."""
+    network_variant: ClassVar[dict] = {}
+    """``EfficientZeroConfig`` overrides of the student's and the finetuned network (the default-size ablation)."""
+    stage1_group = "xtra"  # every ablation shares the stage-1 directory; its artifacts are keyed by content
 
     def __init__(
         self,
@@ -55,7 +58,7 @@ class XtraAgent(EfficientZeroAgent):
         config: EfficientZeroConfig | None = None,
         xtra: XtraConfig | None = None,
     ):
-        super().__init__(spec, preset=preset, seed=seed, device=device, config=config or student_config(preset))
+        super().__init__(spec, preset=preset, seed=seed, device=device, config=config or student_config(preset, **self.network_variant))
         if not self.cfg.multi_task_actions:
             raise ConfigError("XTRA's network needs the shared action head (multi_task_actions=18)")
         self.xcfg = xtra or xtra_config(preset, **self.xtra_variant)
@@ -68,6 +71,10 @@ class XtraAgent(EfficientZeroAgent):
         self._on_metrics: MetricsCallback | None = None
 
     # ---- stage 1 --------------------------------------------------------------------------------
+    def teacher_config(self) -> EfficientZeroConfig:
+        """The teachers' settings: the preset's EfficientZero (its schedules span the teacher's own offline run)."""
+        return teacher_config(self.preset, final_low_lr_steps=0)
+
     def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
         """Builds or reuses stage 1 for ``datasets`` under ``workdir``, then initialises stage 2 from it."""
         result = run_stage1(
@@ -75,16 +82,17 @@ class XtraAgent(EfficientZeroAgent):
             workdir,
             preset=self.preset,
             xcfg=self.xcfg,
-            teacher_cfg=teacher_config(self.preset),
+            teacher_cfg=self.teacher_config(),
             student_cfg=self.cfg,
             device=self.device,
             need_student=self.xcfg.needs_student,
+            need_targets=self.xcfg.needs_targets,
         )
         self._use_stage1(result, initialise=True)
 
     def _use_stage1(self, result: Stage1Result, *, initialise: bool) -> None:
         frame_shapes = {OfflineTasks.frame_shape_of(t) for t in result.tasks}
-        if frame_shapes != {tuple(self.spec.frame_shape)}:
+        if frame_shapes - {tuple(self.spec.frame_shape)}:
             raise ConfigError(f"pretraining frames {sorted(frame_shapes)} differ from {self.spec.game}'s {self.spec.frame_shape}")
         self.stage1 = result
         if initialise and self.xcfg.needs_student:
@@ -96,7 +104,7 @@ class XtraAgent(EfficientZeroAgent):
         if self.xcfg.freeze_representation:
             self.net.representation.requires_grad_(False)
         if self.xcfg.needs_targets:
-            self.learner.attach(OfflineTasks(result.tasks, self.cfg, seed=self.seed, device=self.device))
+            self.learner.attach(OfflineTasks(result.tasks, self.cfg, seed=self.seed, device=self.device, prioritised=self.xcfg.offline_prioritised))
 
     def _report_window(self, metrics: dict[str, float]) -> None:
         if self._on_metrics:
@@ -136,11 +144,9 @@ class XtraAgent(EfficientZeroAgent):
         state = json.loads((Path(path) / XTRA_STATE_FILE).read_text())
         raw = dict(state["xtra_config"], transfer=tuple(state["xtra_config"]["transfer"]))
         agent.xcfg = agent.learner.xcfg = XtraConfig(**raw)
-        # The learner's restored weights would be reset by attaching the tasks: keep them aside.
-        weights = agent.learner.weights.state_dict()
+        # Attaching the tasks restores the learner's saved task weights and offline draws.
         if state["stage1"] is not None:
             agent._use_stage1(Stage1Result.from_json(state["stage1"]), initialise=False)
-        agent.learner.weights.load_state_dict(weights)
         return agent
 
 
@@ -190,3 +196,15 @@ class XtraZeroShotAgent(XtraAgent):
     name = "xtra-zero-shot"
     description = "XTRA's student evaluated on the target zero-shot (no learning on it)"
     xtra_variant: ClassVar[dict] = {"online": False}
+
+
+class XtraDefaultSizeAgent(XtraAgent):
+    name = "xtra-default-size"
+    description = "XTRA with EfficientZero's default-size network for the student and the finetuned model (Fig. 6c)"
+    network_variant: ClassVar[dict] = {"blocks_per_stage": 1}
+
+
+class XtraOfflineRLStudentAgent(XtraAgent):
+    name = "xtra-offline-rl-student"
+    description = "A multi-game EfficientZero-L trained by offline RL on every pretraining dataset (no teachers), evaluated zero-shot (Appendix C)"
+    xtra_variant: ClassVar[dict] = {"student_source": "offline_rl", "online": False}

@@ -16,6 +16,9 @@ from xtra_bench.envs import FULL_ACTION_COUNT
 from xtra_bench.errors import ConfigError
 from xtra_bench.presets import config_from_preset
 
+LOSS_NORMALISATIONS = ("release", "eq1")
+"""How stage 2 combines the target's and the offline tasks' losses (``XtraConfig.loss_normalisation``)."""
+
 COMPONENTS = ("representation", "dynamics", "prediction", "projection")
 """Parts of the network that can be transferred from the student: h, g, f and the SimSiam projection/predictor."""
 
@@ -37,6 +40,9 @@ class XtraConfig:
     """Updates of the multi-task student (the paper does not state it; EZ's 100k)."""
     distill_batch_size: int = 256
     """Student minibatch, split equally over the pretraining tasks (rounded down to a multiple of their count)."""
+    student_source: str = "distill"
+    """"distill": the student learns the teachers' targets; "offline_rl": no teachers, the student learns every
+    dataset by multi-game offline EfficientZero (the paper's Appendix C alternative)."""
     stage1_seed: int = 0
     """Seeds teachers, relabelling and the student: stage 1 is shared by every seed of stage 2."""
 
@@ -53,6 +59,13 @@ class XtraConfig:
     """Add the offline tasks' losses (teacher targets) to the target's loss while finetuning."""
     offline_batch_size: int = 256
     """Offline rows per update, split equally over the pretraining tasks (rounded down to a multiple of their count)."""
+    loss_normalisation: str = "release"
+    """"release": the target and offline rows in one forward pass (batch norm sees both) and the loss the mean
+    over all rows of row weight x row loss (0.5 L_T + 0.5/K sum eta_i L_i at 256 + 256 rows), as XTRA's code does;
+    "eq1": the paper's Eq. 1 literally, L_T + sum eta_i L_i, the target and the offline rows in separate passes."""
+    offline_prioritised: bool = True
+    """Draw offline rows by priority (EfficientZero's alpha and annealed beta) and update their priorities from
+    the finetuned model's value errors, as XTRA's code does; False: uniform draws, unit weights."""
 
     # --- task weights (DESIGN.md, "Task weights") ---
     adaptive_weights: bool = True
@@ -68,7 +81,11 @@ class XtraConfig:
     cosine_threshold: float = 0.1
     """A window step counts for task i when cos(grad target, grad task i) exceeds this."""
     weight_decimals: int = 2
-    """eta_i = round(count_i / window, weight_decimals)."""
+    """eta_i = round((count_start + count_i) / (count_start + window), weight_decimals)."""
+    count_start: int = 1
+    """Both window counters start here, not at 0 (XTRA's code: 1, so eta = (1 + count) / 501)."""
+    cosine_grad_clamp: float = 5.0
+    """Each task's gradient is clamped element-wise to +-this before the cosine (XTRA's code: its max_grad_norm, 5); 0: no clamp."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -84,6 +101,10 @@ class XtraConfig:
             "weights_start": self.weights_start >= 0,
             "weights_window": 1 <= self.weights_window <= self.weights_cycle,
             "weight_decimals": self.weight_decimals >= 0,
+            "loss_normalisation": self.loss_normalisation in LOSS_NORMALISATIONS,
+            "student_source": self.student_source in ("distill", "offline_rl"),
+            "count_start": self.count_start >= 0,
+            "cosine_grad_clamp": self.cosine_grad_clamp >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -139,7 +160,7 @@ def xtra_config(name: str, **overrides) -> XtraConfig:
 
 def student_config(preset: str, **overrides) -> EfficientZeroConfig:
     """EfficientZero-L with the shared 18-action head: the student's and the finetuned model's network and loss."""
-    return preset_config(preset, **{"final_blocks": 4, "multi_task_actions": FULL_ACTION_COUNT, **overrides})
+    return preset_config(preset, **{"blocks_per_stage": 4, "multi_task_actions": FULL_ACTION_COUNT, **overrides})
 
 
 def teacher_config(preset: str, **overrides) -> EfficientZeroConfig:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -56,7 +57,7 @@ def teacher_targets(batch: Batch, action_set: Sequence[int], head_width: int, cf
     Returns:
         ``TrainBatch`` field name -> array: frames uint8 [B, S+K, ...], actions int64 [B, K] (head
         entries), target_value [B, K+1], target_value_prefix [B, K], target_policy [B, K+1, head],
-        unroll_mask [B, K], weights [B] (ones: offline rows are drawn uniformly), legal bool [B, head].
+        unroll_mask [B, K], weights [B] (ones; ``OfflineTasks`` replaces them for prioritised draws), legal bool [B, head].
     """
     if batch.policy is None:
         raise ValueError("the sampler holds no teacher targets")
@@ -78,27 +79,49 @@ def teacher_targets(batch: Batch, action_set: Sequence[int], head_width: int, cf
     }
 
 
+class OfflineBatch(NamedTuple):
+    """Offline windows of some tasks and where they came from.
+
+    Attributes:
+        batch: the windows on the device, task ``which[j]``'s rows at ``[j * n, (j + 1) * n)``.
+        which: the tasks drawn, in row order.
+        rows: int64 [len(which), n] each window's start row in its task's sampler.
+    """
+
+    batch: TrainBatch
+    which: tuple[int, ...]
+    rows: np.ndarray
+
+
 class OfflineTasks:
     """The pretraining tasks' samplers; draws batches with an exact number of rows per task.
+
+    Prioritised (XTRA's finetuning): each task draws its rows with P(i) = p_i^alpha / sum_j p_j^alpha
+    over its own rows (alpha = ``cfg.priority_alpha``; every row starts at p = 1), the rows carry
+    importance weights (N P(i))^-beta normalised by the task's largest in the draw, and
+    ``update_priorities`` sets p from the learner's value errors. Otherwise (distillation) rows are
+    drawn uniformly with unit weights.
 
     Args:
         files: the tasks (each dataset with its teacher's targets).
         cfg: the learner's settings: frame stack, unroll, n-step, discount, reward clipping,
-            life-loss terminals and the shared head's width (``multi_task_actions``).
+            life-loss terminals, the shared head's width (``multi_task_actions``) and alpha.
         seed: seeds every task's row draws (each its own stream).
         device: where batches go.
+        prioritised: draw by priority (see above).
 
     Raises:
         ConfigError: no shared action head, or a game whose actions do not fit it.
         DatasetError: a targets file that labels another dataset.
     """
 
-    def __init__(self, files: Sequence[TaskFiles], cfg: EfficientZeroConfig, *, seed: int, device: str):
+    def __init__(self, files: Sequence[TaskFiles], cfg: EfficientZeroConfig, *, seed: int, device: str, prioritised: bool = False):
         if not cfg.multi_task_actions:
             raise ConfigError("offline tasks need the shared action head (multi_task_actions=18)")
         self.cfg = cfg
         self.device = torch.device(device)
         self.head_width = cfg.multi_task_actions
+        self.prioritised = prioritised
         self._samplers: list[Sampler] = []
         seeds = np.random.SeedSequence(seed).generate_state(max(1, len(files)))
         for task, task_seed in zip(files, seeds):
@@ -123,18 +146,52 @@ class OfflineTasks:
         """The frame shape of a task's dataset (reads only its header)."""
         return tuple(Dataset(task.dataset).frame_shape)
 
-    def sample(self, rows_per_task: int, which: Sequence[int]) -> TrainBatch:
+    def sample(self, rows_per_task: int, which: Sequence[int], beta: float = 1.0) -> OfflineBatch:
         """Draws ``rows_per_task`` windows from each task in ``which``, concatenated in that order.
 
-        Rows ``[j * rows_per_task, (j + 1) * rows_per_task)`` belong to task ``which[j]``.
-
-        Returns:
-            The batch on the device.
+        Args:
+            rows_per_task: n.
+            which: task indices.
+            beta: importance-sampling exponent of prioritised draws (ignored otherwise).
         """
-        parts = []
+        parts, rows = [], []
         for i in which:
             sampler = self._samplers[i]
-            parts.append(teacher_targets(sampler.sample(rows_per_task), sampler.dataset.action_set, self.head_width, self.cfg))
-        return TrainBatch(
+            drawn = sampler.sample(rows_per_task)
+            part = teacher_targets(drawn, sampler.dataset.action_set, self.head_width, self.cfg)
+            if self.prioritised:
+                weights = (sampler.num_starts * drawn.probability.astype(np.float64)) ** -beta
+                part["weights"] = (weights / weights.max()).astype(np.float32)
+            parts.append(part)
+            rows.append(drawn.rows)
+        batch = TrainBatch(
             **{name: torch.from_numpy(np.ascontiguousarray(np.concatenate([p[name] for p in parts]))).to(self.device) for name in TrainBatch._fields}
         )
+        return OfflineBatch(batch, tuple(which), np.stack(rows))
+
+    def update_priorities(self, drawn: OfflineBatch, priorities: np.ndarray) -> None:
+        """Sets the priorities of ``drawn``'s rows: priorities float [len(which) * n] in row order (e.g. |v - z| + eps)."""
+        values = np.asarray(priorities, np.float64).reshape(drawn.rows.shape)
+        for j, i in enumerate(drawn.which):
+            # The sampler draws in proportion to what it holds, so it holds p^alpha.
+            self._samplers[i].update_priorities(drawn.rows[j], values[j] ** self.cfg.priority_alpha)
+
+    def state_dict(self) -> dict:
+        """Every task's draw generator and priorities (see ``Sampler.state_dict``), priorities as tensors for ``torch.save``."""
+        states = []
+        for sampler in self._samplers:
+            state = sampler.state_dict()
+            states.append({**state, "row_priority": torch.from_numpy(state["row_priority"]), "episode_priority": torch.from_numpy(state["episode_priority"])})
+        return {"games": list(self.games), "samplers": states}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restores ``state_dict()`` saved from the same tasks.
+
+        Raises:
+            ConfigError: the state belongs to other tasks.
+        """
+        if list(state["games"]) != list(self.games):
+            raise ConfigError(f"the saved offline state is of tasks {list(state['games'])}, not {list(self.games)}")
+        for sampler, saved in zip(self._samplers, state["samplers"]):
+            as_numpy = {k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v for k, v in saved.items()}
+            sampler.load_state_dict(as_numpy)

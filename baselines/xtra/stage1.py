@@ -20,8 +20,9 @@ from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.xtra import cache
 from baselines.xtra.config import XtraConfig
 from baselines.xtra.offline import OfflineTasks, TaskFiles
-from baselines.xtra.relabel import relabel
-from baselines.xtra.student import STUDENT_FILE, distill, save_student
+from baselines.xtra.offline_rl import offline_rl_student
+from baselines.xtra.relabel import relabel, search_settings
+from baselines.xtra.student import STUDENT_FILE, distill, distill_config, save_student
 from xtra_bench.data import Dataset
 from xtra_bench.data.collect import directory_sha256
 from xtra_bench.envs import make_spec
@@ -57,6 +58,39 @@ def _config_json(cfg) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
 
 
+def teacher_inputs(dataset_sha256: str, teacher_cfg: EfficientZeroConfig, xcfg: XtraConfig) -> dict:
+    """What a teacher depends on: its dataset's bytes, its settings, its updates and the stage-1 seed."""
+    return {"dataset_sha256": dataset_sha256, "config": _config_json(teacher_cfg), "updates": xcfg.teacher_updates, "seed": xcfg.stage1_seed}
+
+
+def targets_inputs(teacher: str, dataset_sha256: str, teacher_cfg: EfficientZeroConfig, xcfg: XtraConfig) -> dict:
+    """What a targets file depends on: the teacher (its cache name), the dataset, the search and how rows are
+    batched into searches and seeded chunks (the search's tie-breaking draws follow both)."""
+    return {
+        "teacher": teacher,
+        "dataset_sha256": dataset_sha256,
+        "search": search_settings(teacher_cfg, xcfg.relabel_simulations),
+        "roots": xcfg.relabel_roots,
+        "chunk_rows": xcfg.relabel_chunk_rows,
+        "seed": xcfg.stage1_seed,
+    }
+
+
+def student_inputs(tasks: Sequence[tuple[str, str | None]], student_cfg: EfficientZeroConfig, xcfg: XtraConfig) -> dict:
+    """What the student depends on: how it learns, each (dataset sha256, targets cache name or None) and the settings it trains with.
+
+    Its schedule spans its own updates (``distill_config``), so stage 2's budget does not change it.
+    """
+    return {
+        "source": xcfg.student_source,
+        "tasks": [{"dataset_sha256": sha, "targets": targets} for sha, targets in tasks],
+        "config": _config_json(distill_config(student_cfg)),
+        "updates": xcfg.distill_updates,
+        "batch_size": xcfg.distill_batch_size,
+        "seed": xcfg.stage1_seed,
+    }
+
+
 def train_teacher(dataset: Dataset, out: Path, cfg: EfficientZeroConfig, *, updates: int, preset: str, seed: int, device: str) -> None:
     """Trains an offline EfficientZero on ``dataset`` and saves it to ``out``."""
     agent = EfficientZeroAgent(make_spec(dataset.game), preset=preset, seed=seed, device=device, config=cfg)
@@ -87,6 +121,7 @@ def run_stage1(
     student_cfg: EfficientZeroConfig,
     device: str = "cpu",
     need_student: bool = True,
+    need_targets: bool = True,
     on_metrics: Callable[[int, dict], None] | None = None,
     progress: bool = True,
 ) -> Stage1Result:
@@ -100,31 +135,26 @@ def run_stage1(
         teacher_cfg: the teachers' EfficientZero settings.
         student_cfg: the student's EfficientZero-L settings.
         device: torch device for all training and search.
-        need_student: also distil the student.
+        need_student: also build the student.
+        need_targets: build the teachers and their targets even when the student does not learn from them.
         on_metrics: called with (update, losses) while the student trains.
         progress: show progress bars.
 
     Returns:
-        The targets of every dataset and the student file.
+        The targets of every dataset (none when nothing needs teachers) and the student file.
     """
     workdir = Path(workdir)
     datasets = [Dataset(Path(p)) for p in dataset_paths]
     check_datasets(datasets)
-    teacher_json, student_json = _config_json(teacher_cfg), _config_json(student_cfg)
+    offline_rl = xcfg.student_source == "offline_rl"
+    teachers = need_targets or (need_student and not offline_rl)
     tasks = []
-    for dataset in datasets:
-        teacher_inputs = {
-            "dataset_sha256": dataset.sha256,
-            "config": teacher_json,
-            "updates": xcfg.teacher_updates,
-            "seed": xcfg.stage1_seed,
-        }
+    for dataset in datasets if teachers else ():
 
         def build_teacher(staging: Path, dataset: Dataset = dataset) -> None:
             train_teacher(dataset, staging / TEACHER_CHECKPOINT, teacher_cfg, updates=xcfg.teacher_updates, preset=preset, seed=xcfg.stage1_seed, device=device)
 
-        teacher_dir = cache.ensure(workdir, "teacher", teacher_inputs, build_teacher)
-        targets_inputs = {"teacher": teacher_dir.name, "dataset_sha256": dataset.sha256, "simulations": xcfg.relabel_simulations, "seed": xcfg.stage1_seed}
+        teacher_dir = cache.ensure(workdir, "teacher", teacher_inputs(dataset.sha256, teacher_cfg, xcfg), build_teacher)
 
         def build_targets(staging: Path, dataset: Dataset = dataset, teacher_dir: Path = teacher_dir) -> None:
             checkpoint = teacher_dir / TEACHER_CHECKPOINT
@@ -144,20 +174,21 @@ def run_stage1(
                 progress=progress,
             )
 
-        targets_dir = cache.ensure(workdir, "targets", targets_inputs, build_targets)
+        targets_dir = cache.ensure(workdir, "targets", targets_inputs(teacher_dir.name, dataset.sha256, teacher_cfg, xcfg), build_targets)
         tasks.append(TaskFiles(dataset.game, dataset.path, targets_dir / TARGETS_FILE))
 
     student = None
     if need_student:
-        student_inputs = {
-            "tasks": [{"dataset_sha256": d.sha256, "targets": (t.targets.parent.name)} for d, t in zip(datasets, tasks)],
-            "config": student_json,
-            "updates": xcfg.distill_updates,
-            "batch_size": xcfg.distill_batch_size,
-            "seed": xcfg.stage1_seed,
-        }
+        labels = [None] * len(datasets) if offline_rl else [t.targets.parent.name for t in tasks]
+        inputs = student_inputs([(d.sha256, label) for d, label in zip(datasets, labels)], student_cfg, xcfg)
 
         def build_student(staging: Path) -> None:
+            if offline_rl:
+                net = offline_rl_student(
+                    datasets, student_cfg, updates=xcfg.distill_updates, batch_size=xcfg.distill_batch_size, device=device, seed=xcfg.stage1_seed, progress=progress
+                )
+                save_student(staging / STUDENT_FILE, net, [d.game for d in datasets])
+                return
             offline = OfflineTasks(tasks, student_cfg, seed=xcfg.stage1_seed, device=device)
             net = distill(
                 offline,
@@ -171,5 +202,5 @@ def run_stage1(
             )
             save_student(staging / STUDENT_FILE, net, offline.games)
 
-        student = cache.ensure(workdir, "student", student_inputs, build_student) / STUDENT_FILE
+        student = cache.ensure(workdir, "student", inputs, build_student) / STUDENT_FILE
     return Stage1Result(tuple(tasks), student)

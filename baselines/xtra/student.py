@@ -36,6 +36,11 @@ COMPONENT_MODULES: dict[str, tuple[str, ...]] = {
 """The network's submodules behind each transferable component (the keys are ``COMPONENTS``)."""
 
 
+def distill_config(cfg: EfficientZeroConfig) -> EfficientZeroConfig:
+    """The student's settings as distillation uses them: no low-lr tail (its schedule spans the distillation's own updates)."""
+    return dataclasses.replace(cfg, final_low_lr_steps=0)
+
+
 def distill(
     tasks: OfflineTasks,
     cfg: EfficientZeroConfig,
@@ -64,6 +69,7 @@ def distill(
     """
     from tqdm.auto import tqdm
 
+    cfg = distill_config(cfg)
     torch.manual_seed(seed)
     net = EfficientZeroNet(tasks.frame_shape, cfg.multi_task_actions, cfg).to(device)
     learner = Learner(net, cfg)
@@ -71,7 +77,7 @@ def distill(
     share = equal_share(batch_size, len(tasks.games))
     everyone = list(range(len(tasks.games)))
     for _ in tqdm(range(updates), desc="distil student", unit="update", disable=not progress, dynamic_ncols=True):
-        result = learner.update(tasks.sample(share, everyone))
+        result = learner.update(tasks.sample(share, everyone).batch)
         if cfg.log_interval and learner.steps % cfg.log_interval == 0:
             logger.info("student update %d: %s", learner.steps, {k: round(v, 4) for k, v in result.metrics.items()})
             if on_metrics:

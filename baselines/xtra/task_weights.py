@@ -4,9 +4,14 @@ Updates are numbered from 0 (the learner's count before the update). Every eta i
 ``initial_weight`` until the first window ends. Windows open at ``start`` and then every ``cycle``
 updates and last ``window`` updates: update s is a window step when s >= start and
 (s - start) % cycle < window. On each window step the learner measures, on that step's batches,
-cos(grad of the target loss, grad of task i's loss) over the shared parameters; a cosine above
-``threshold`` counts. After the window's last step, eta_i = round(count_i / window, decimals),
-used from the next update on and held until the next window ends.
+cos(grad of the target loss, grad of task i's loss) over the shared parameters, each gradient
+first clamped element-wise to +-``clamp``; a cosine above ``threshold`` counts. After the window's
+last step, eta_i = round((start_count + count_i) / (start_count + window), decimals), used from the
+next update on and held until the next window ends.
+
+XTRA's code (``pcgrad_amp.py``) starts both of its counters, the steps above the threshold and the
+steps seen, at 1 (``start_count`` = 1: a task that never agrees still gets 1/501) and clamps every
+gradient to its max_grad_norm (5) before the cosine; both are settings here (0 gives the plain rule).
 """
 
 from __future__ import annotations
@@ -27,20 +32,26 @@ def flatten(grads: Gradients) -> torch.Tensor:
     return torch.cat([g.reshape(-1) for g in grads]).double()
 
 
-def gradient_cosines(target: Gradients, tasks: Sequence[Gradients]) -> np.ndarray:
+def gradient_cosines(target: Gradients, tasks: Sequence[Gradients], clamp: float = 0.0) -> np.ndarray:
     """Cosine similarity between the flattened target gradient and each task's flattened gradient.
 
     Args:
         target: the target loss's gradient, one tensor per shared parameter.
         tasks: K gradients in the same parameter order.
+        clamp: every gradient is first clamped element-wise to [-clamp, clamp] (0: not clamped).
 
     Returns:
         float64 [K]; 0 where either gradient is zero.
     """
     if not tasks:
         return np.zeros(0)
-    t = flatten(target)
-    matrix = torch.stack([flatten(g) for g in tasks])  # [K, P]
+
+    def flat(grads: Gradients) -> torch.Tensor:
+        vector = flatten(grads)
+        return vector.clamp(-clamp, clamp) if clamp > 0 else vector
+
+    t = flat(target)
+    matrix = torch.stack([flat(g) for g in tasks])  # [K, P]
     cosines = (matrix @ t) / (matrix.norm(dim=1) * t.norm()).clamp_min(1e-30)
     # One transfer for all K values: the gradients may live on a GPU.
     return cosines.cpu().numpy()
@@ -53,7 +64,7 @@ class TaskWeights:
         tasks: names of the offline tasks (their games), in the learner's order.
         adaptive: apply the rule; False keeps every eta at ``initial``.
         initial: eta before the first window ends.
-        start, cycle, window, threshold, decimals: the rule's settings (see the module docstring).
+        start, cycle, window, threshold, decimals, start_count: the rule's settings (see the module docstring).
     """
 
     def __init__(
@@ -67,13 +78,14 @@ class TaskWeights:
         window: int = 500,
         threshold: float = 0.1,
         decimals: int = 2,
+        start_count: int = 0,
     ):
         self.tasks = tuple(tasks)
         self.adaptive = adaptive
         self.start, self.cycle, self.window = start, cycle, window
-        self.threshold, self.decimals = threshold, decimals
+        self.threshold, self.decimals, self.start_count = threshold, decimals, start_count
         self._eta = np.full(len(self.tasks), float(initial))
-        self._counts = np.zeros(len(self.tasks), dtype=np.int64)
+        self._counts = np.full(len(self.tasks), start_count, dtype=np.int64)
 
     @classmethod
     def from_config(cls, tasks: Sequence[str], cfg: XtraConfig) -> TaskWeights:
@@ -86,6 +98,7 @@ class TaskWeights:
             window=cfg.weights_window,
             threshold=cfg.cosine_threshold,
             decimals=cfg.weight_decimals,
+            start_count=cfg.count_start,
         )
 
     @property
@@ -115,8 +128,8 @@ class TaskWeights:
         self._counts += cosines > self.threshold
         if (step - self.start) % self.cycle != self.window - 1:
             return False
-        self._eta = np.round(self._counts / self.window, self.decimals)
-        self._counts[:] = 0
+        self._eta = np.round(self._counts / (self.start_count + self.window), self.decimals)
+        self._counts[:] = self.start_count
         return True
 
     def metrics(self, cosines: np.ndarray | None = None) -> dict[str, float]:

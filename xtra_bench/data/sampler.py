@@ -146,6 +146,33 @@ class Sampler:
         """Rows held (transitions + episodes of the view)."""
         return len(self._actions)
 
+    @property
+    def num_starts(self) -> int:
+        """Rows a window can start at (the view's transitions): the N of importance weights (N P(i))^-beta."""
+        return len(self._starts)
+
+    def state_dict(self) -> dict:
+        """The draw generator and every priority (not the data): what a resumed sampler needs to draw the same rows."""
+        return {
+            "rng": self._rng.bit_generator.state,
+            "row_priority": self._row_priority.copy(),
+            "episode_priority": self._episode_priority.copy(),
+            "uniform": self._uniform,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restores ``state_dict()`` of a sampler over the same view.
+
+        Raises:
+            DatasetError: priorities of another number of rows or episodes.
+        """
+        rows, episodes = np.asarray(state["row_priority"], np.float64), np.asarray(state["episode_priority"], np.float64)
+        if rows.shape != self._row_priority.shape or episodes.shape != self._episode_priority.shape:
+            raise DatasetError(f"{self.dataset.path}: the saved sampler state belongs to another view ({len(rows)} rows, {len(episodes)} episodes)")
+        self._row_priority, self._episode_priority = rows.copy(), episodes.copy()
+        self._uniform, self._cdf = bool(state["uniform"]), None
+        self._rng.bit_generator.state = state["rng"]
+
     # ---- priorities -------------------------------------------------------------------------
     def update_priorities(self, rows: np.ndarray, priorities: np.ndarray) -> None:
         """Sets the priority of start rows (e.g. from TD errors); draws are proportional to row x episode priority."""

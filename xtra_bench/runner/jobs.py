@@ -16,12 +16,23 @@ def has_stage1(cls: type[Agent]) -> bool:
     return cls.pretrain is not Agent.pretrain
 
 
+def stage1_group(cls: type[Agent]) -> str:
+    """The stage-1 directory an agent shares with others (``Agent.stage1_group``, else its name)."""
+    return cls.stage1_group or cls.name
+
+
 @dataclasses.dataclass(frozen=True)
 class Stage1:
-    """The stage-1 work of one (agent, pretraining datasets, preset), shared by every job that needs it.
+    """The stage-1 work of one (agent group, pretraining datasets, preset), shared by every job that needs it.
+
+    Neither the agents' names nor the target game enter its hash: every agent of a group (XTRA and
+    its ablations) and every target with the same pretraining set use one directory, where the
+    agents' ``pretrain`` keys artifacts by their content.
 
     Attributes:
-        agent: agent name.
+        group: the agents' ``stage1_group``.
+        agents: the run's agents of that group that need it, each run in turn (the first builds,
+            the others reuse what they share and add what only they need).
         preset: hyper-parameter preset.
         games: pretraining games, in order.
         dataset_ids: the dataset of each game (an id, or a path for a local file).
@@ -31,7 +42,8 @@ class Stage1:
             artifacts are shared across targets, so they must not depend on it).
     """
 
-    agent: str
+    group: str
+    agents: tuple[str, ...]
     preset: str
     games: tuple[str, ...]
     dataset_ids: tuple[str, ...]
@@ -42,7 +54,7 @@ class Stage1:
     def to_json(self) -> dict:
         """The inputs the hash covers."""
         datasets = [{"game": g, "id": i, "sha256": s} for g, i, s in zip(self.games, self.dataset_ids, self.sha256s)]
-        return {"agent": self.agent, "preset": self.preset, "datasets": datasets}
+        return {"group": self.group, "preset": self.preset, "datasets": datasets}
 
     @property
     def hash(self) -> str:

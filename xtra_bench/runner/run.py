@@ -12,7 +12,7 @@ from xtra_bench.errors import ConfigError, UnknownNameError, XtraBenchError
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner.config import RunConfig, resolve_device, torch_threads
 from xtra_bench.runner.job import run_job
-from xtra_bench.runner.jobs import Job, Stage1, expand_jobs, has_stage1, resolve_split
+from xtra_bench.runner.jobs import Job, Stage1, expand_jobs, has_stage1, resolve_split, stage1_group
 from xtra_bench.runner.launchers import Outcome, Task, make_launcher
 from xtra_bench.runner.progress import RunProgress
 from xtra_bench.runner.stage1 import is_complete, resolve_stage1, run_stage1
@@ -50,7 +50,7 @@ class Plan:
 
     def describe(self) -> list[str]:
         """One line per stage-1 task and job, saying what will happen to it."""
-        lines = [f"stage1/{s.hash}: {s.agent} pretrains on {', '.join(s.games)}" for s in self.stage1]
+        lines = [f"stage1/{s.hash}: {', '.join(s.agents)} pretrain(s) on {', '.join(s.games)}" for s in self.stage1]
         for job in self.jobs:
             if job.key in self.done:
                 status = "done, skipped"
@@ -68,15 +68,25 @@ def _stage1_of_jobs(config: RunConfig, split, registry) -> dict[tuple[str, str],
     if not staged:
         return {}
     datasets = Registry.load()
-    found: dict[tuple[str, tuple[str, ...]], Stage1] = {}
-    result = {}
+    # One stage 1 per (group, pretraining set): ablations and targets sharing it share its directory.
+    members: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    first_target: dict[tuple[str, tuple[str, ...]], str] = {}
     for agent in staged:
+        group = stage1_group(registry.info(agent).cls)
         for target in split.targets:
-            games = split.pretrain[target]
-            if (agent, games) not in found:
-                found[agent, games] = resolve_stage1(agent, config.preset, games, config.datasets, target, datasets)
-            result[agent, target] = found[agent, games]
-    return result
+            key = (group, split.pretrain[target])
+            first_target.setdefault(key, target)
+            if agent not in members.setdefault(key, []):
+                members[key].append(agent)
+    found = {
+        key: resolve_stage1(key[0], names, config.preset, key[1], config.datasets, first_target[key], datasets)
+        for key, names in members.items()
+    }
+    return {
+        (agent, target): found[stage1_group(registry.info(agent).cls), split.pretrain[target]]
+        for agent in staged
+        for target in split.targets
+    }
 
 
 def _check_existing(job: Job, store: JobStore, protocol: Protocol) -> None:

@@ -49,7 +49,9 @@ def dataset_for(game: str, template: str | None, registry: Registry) -> str:
     return ids[0]
 
 
-def resolve_stage1(agent: str, preset: str, games: Sequence[str], template: str | None, spec_game: str, registry: Registry) -> Stage1:
+def resolve_stage1(
+    group: str, agents: Sequence[str], preset: str, games: Sequence[str], template: str | None, spec_game: str, registry: Registry
+) -> Stage1:
     """Finds every pretraining dataset of one stage-1 input and its checksum.
 
     Raises:
@@ -68,7 +70,7 @@ def resolve_stage1(agent: str, preset: str, games: Sequence[str], template: str 
         ids.append(dataset_id)
         paths.append(Path(path).resolve())
         sums.append(sha256)
-    return Stage1(agent, preset, tuple(games), tuple(ids), tuple(paths), tuple(sums), spec_game)
+    return Stage1(group, tuple(agents), preset, tuple(games), tuple(ids), tuple(paths), tuple(sums), spec_game)
 
 
 def is_complete(stage1: Stage1, runs_dir: Path) -> bool:
@@ -76,7 +78,7 @@ def is_complete(stage1: Stage1, runs_dir: Path) -> bool:
 
 
 def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1, report: Reporter) -> None:
-    """Runs the agent's ``pretrain`` into ``stage1/<hash>/`` unless a complete result is there.
+    """Runs each agent's ``pretrain`` into ``stage1/<hash>/`` unless a complete result is there.
 
     The agent keeps its artifacts in that directory; jobs call ``pretrain`` again with the same
     directory, and the agent loads what it finds there instead of recomputing it.
@@ -88,7 +90,8 @@ def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1,
         write_json(workdir / STAGE1_FILE, {**stage1.to_json(), "games": list(stage1.games)})
         registry = agents.default_registry()
         with torch_threads(threads):
-            agent = registry.make(stage1.agent, make_spec(stage1.spec_game), preset=stage1.preset, seed=0, device=resolve_device(device))
-            agent.pretrain(list(stage1.dataset_paths), workdir)
-        write_json(workdir / DONE_FILE, {"agent": stage1.agent})
+            for name in stage1.agents:
+                agent = registry.make(name, make_spec(stage1.spec_game), preset=stage1.preset, seed=0, device=resolve_device(device))
+                agent.pretrain(list(stage1.dataset_paths), workdir)
+        write_json(workdir / DONE_FILE, {"agents": list(stage1.agents)})
     report(Event(label, "done"))
