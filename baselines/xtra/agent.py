@@ -67,6 +67,10 @@ class XtraAgent(EfficientZeroAgent):
         self.stage1: Stage1Result | None = None
         self._on_metrics: MetricsCallback | None = None
 
+    @classmethod
+    def default_configs(cls, preset: str) -> dict[str, object]:
+        return {"config": student_config(preset), "xtra": xtra_config(preset, **cls.xtra_variant)}
+
     # ---- stage 1 --------------------------------------------------------------------------------
     def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
         """Builds or reuses stage 1 for ``datasets`` under ``workdir``, then initialises stage 2 from it."""

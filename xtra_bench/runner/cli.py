@@ -36,20 +36,29 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--resume", is_flag=True, help="Continue unfinished jobs from their last checkpoint.")
 @click.option("--dry-run", is_flag=True, help="Print the jobs and what will happen to each, and stop.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> None:
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config field of the agents that have it (repeatable), e.g. --set lr=0.1.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="A TOML file of key = value overrides (--set wins).")
+def run_command(agents, split, pretrain, targets, seeds, dry_run, assignments, config_file, **options) -> None:
     """Run agents on a split's targets over seeds, evaluated by the protocol, into a results tree.
 
     Finished jobs are skipped; a killed run continues with --resume and ends with exactly the
     evaluation rows of an uninterrupted one.
 
+    Overrides (--set, --config) go to jobs/<agent>@<hash>/, so runs with other overrides share a
+    results directory (and its stage-1 cache) without mixing; the report labels them "agent [key=value]".
+
     Examples: xtra-bench run --agent efficientzero --split minatar --seeds 0-2 --preset fast;
-    xtra-bench run --agent random,efficientzero --pretrain MinAtar-Asterix --targets MinAtar-Breakout --preset smoke --env-steps 400 --out runs/demo
+    xtra-bench run --agent random,efficientzero --pretrain MinAtar-Asterix --targets MinAtar-Breakout --preset smoke --env-steps 400 --out runs/demo;
+    xtra-bench run --agent xtra --split shooter --set lr=0.1 --set cosine_threshold=0.2
     """
     from xtra_bench.protocol import parse_seeds
     from xtra_bench.runner.config import RunConfig
+    from xtra_bench.runner.overrides import parse_assignments, read_config_file
     from xtra_bench.runner.run import plan_run, run
 
+    overrides = {**(read_config_file(config_file) if config_file else {}), **parse_assignments(assignments)}
     config = RunConfig(
+        overrides=tuple(overrides.items()),
         agents=_names(agents),
         split=split,
         pretrain=_names(pretrain),

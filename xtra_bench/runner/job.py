@@ -61,7 +61,7 @@ def _start_agent(job: Job, store: JobStore, protocol: Protocol, runs_dir: Path, 
     if progress is not None:
         store.rewind(progress)
         return registry.load_checkpoint(store.checkpoint, device=device), progress
-    agent = registry.make(job.agent, make_spec(job.target), preset=job.preset, seed=job.seed, device=device)
+    agent = registry.make(job.agent, make_spec(job.target), preset=job.preset, seed=job.seed, device=device, overrides=dict(job.overrides))
     config = {
         **job.identity(protocol.hash(), protocol.env_steps, protocol.eval_episodes),
         "device": device,

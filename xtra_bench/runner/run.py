@@ -9,11 +9,13 @@ from xtra_bench import agents
 from xtra_bench.agents import PRESETS
 from xtra_bench.data.registry import Registry
 from xtra_bench.errors import ConfigError, UnknownNameError, XtraBenchError
+from xtra_bench.presets import overrides_label
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner.config import RunConfig, resolve_device, torch_threads
 from xtra_bench.runner.job import run_job
 from xtra_bench.runner.jobs import Job, Stage1, expand_jobs, has_stage1, resolve_split
 from xtra_bench.runner.launchers import Outcome, Task, make_launcher
+from xtra_bench.runner.overrides import Overrides, resolve_overrides
 from xtra_bench.runner.progress import RunProgress
 from xtra_bench.runner.stage1 import is_complete, resolve_stage1, run_stage1
 from xtra_bench.runner.store import JobStore, check_protocol, write_protocol
@@ -51,6 +53,8 @@ class Plan:
     def describe(self) -> list[str]:
         """One line per stage-1 task and job, saying what will happen to it."""
         lines = [f"stage1/{s.hash}: {s.agent} pretrains on {', '.join(s.games)}" for s in self.stage1]
+        methods = {job.method: job for job in self.jobs if job.overrides}
+        lines += [f"{m}: {job.agent} with {overrides_label(dict(job.overrides))}" for m, job in methods.items()]
         for job in self.jobs:
             if job.key in self.done:
                 status = "done, skipped"
@@ -62,7 +66,7 @@ class Plan:
         return lines
 
 
-def _stage1_of_jobs(config: RunConfig, split, registry) -> dict[tuple[str, str], Stage1]:
+def _stage1_of_jobs(config: RunConfig, split, registry, overrides: dict[str, Overrides]) -> dict[tuple[str, str], Stage1]:
     """(agent, target) -> stage-1 work, for the agents that have a stage 1; finds every dataset first."""
     staged = [a for a in config.agents if has_stage1(registry.info(a).cls)]
     if not staged:
@@ -74,14 +78,15 @@ def _stage1_of_jobs(config: RunConfig, split, registry) -> dict[tuple[str, str],
         for target in split.targets:
             games = split.pretrain[target]
             if (agent, games) not in found:
-                found[agent, games] = resolve_stage1(agent, config.preset, games, config.datasets, target, datasets)
+                stage1 = resolve_stage1(agent, config.preset, games, config.datasets, target, datasets)
+                found[agent, games] = dataclasses.replace(stage1, overrides=overrides[agent])
             result[agent, target] = found[agent, games]
     return result
 
 
 def _check_existing(job: Job, store: JobStore, protocol: Protocol) -> None:
     """Refuses a job directory that holds another job (another preset, budget or split)."""
-    recorded = store.read_config()
+    recorded = {"overrides": {}, **store.read_config()}  # trees from before overrides have none
     expected = job.identity(protocol.hash(), protocol.env_steps, protocol.eval_episodes)
     differ = [k for k, v in expected.items() if recorded.get(k) != v]
     if differ:
@@ -108,8 +113,9 @@ def plan_run(config: RunConfig) -> Plan:
     check_protocol(config.out, protocol)
     if config.launcher == "local":
         resolve_device(config.device)
-    stage1 = _stage1_of_jobs(config, split, registry)
-    jobs = expand_jobs(config.agents, split, config.seeds, config.preset, stage1)
+    overrides = resolve_overrides({a: registry.info(a).cls for a in config.agents}, config.preset, dict(config.overrides))
+    stage1 = _stage1_of_jobs(config, split, registry, overrides)
+    jobs = expand_jobs(config.agents, split, config.seeds, config.preset, stage1, overrides)
     done, resume_steps, unfinished = set(), {}, []
     for job in jobs:
         store = JobStore(job.dir(config.out))

@@ -72,7 +72,7 @@ def resolve_stage1(agent: str, preset: str, games: Sequence[str], template: str 
 
 
 def is_complete(stage1: Stage1, runs_dir: Path) -> bool:
-    return (stage1.workdir(runs_dir) / DONE_FILE).is_file()
+    return (stage1.workdir(runs_dir) / (DONE_FILE + stage1.suffix)).is_file()
 
 
 def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1, report: Reporter) -> None:
@@ -85,10 +85,18 @@ def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1,
     label = f"stage1/{stage1.hash}"
     if not is_complete(stage1, runs_dir):
         workdir.mkdir(parents=True, exist_ok=True)
-        write_json(workdir / STAGE1_FILE, {**stage1.to_json(), "games": list(stage1.games)})
+        record = STAGE1_FILE.replace(".json", stage1.suffix + ".json")
+        write_json(workdir / record, {**stage1.to_json(), "games": list(stage1.games)})
         registry = agents.default_registry()
         with torch_threads(threads):
-            agent = registry.make(stage1.agent, make_spec(stage1.spec_game), preset=stage1.preset, seed=0, device=resolve_device(device))
+            agent = registry.make(
+                stage1.agent,
+                make_spec(stage1.spec_game),
+                preset=stage1.preset,
+                seed=0,
+                device=resolve_device(device),
+                overrides=dict(stage1.overrides),
+            )
             agent.pretrain(list(stage1.dataset_paths), workdir)
-        write_json(workdir / DONE_FILE, {"agent": stage1.agent})
+        write_json(workdir / (DONE_FILE + stage1.suffix), {"agent": stage1.agent})
     report(Event(label, "done"))
