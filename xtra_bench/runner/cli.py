@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from xtra_bench.agents import PRESETS
+from xtra_bench.cli_options import echo_json, json_option
 from xtra_bench.runner.config import DEVICES, LAUNCHERS
 
 
@@ -74,3 +75,23 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, assignments, c
         return
     run(config, plan)
     click.echo(f"{len(plan.jobs)} jobs complete in {config.out}")
+
+
+@click.command("status")
+@click.argument("runs_dir", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def status_command(runs_dir: Path, as_json: bool) -> None:
+    """Show each job of RUNS_DIR: done, running, failed or pending, its last evaluation, steps/s and ETA.
+
+    A failed job shows the first line of its error; a stopped one continues with `xtra-bench run ... --resume`.
+
+    Example: xtra-bench status runs/demo
+    """
+    from xtra_bench.runner.status import format_status, run_status
+
+    rows = run_status(runs_dir)
+    if as_json:
+        echo_json([r.to_json() for r in rows])
+        return
+    for line in format_status(rows):
+        click.echo(line)

@@ -95,6 +95,7 @@ def run_job(job: Job, protocol: Protocol, runs_dir: Path, *, device: str, thread
 def _run_job(job: Job, protocol: Protocol, runs_dir: Path, device: str, report: Reporter) -> float:
     store = JobStore(job.dir(runs_dir))
     agent, progress = _start_agent(job, store, protocol, runs_dir, device)
+    report(Event(job.key, "start", progress.step))
     clock = _Clock(progress.wall_seconds)
     log = JobLog(store.metrics, store.tensorboard, rows=progress.metrics_rows, step=progress.step)
     steps = StepReporter(job.key, report)

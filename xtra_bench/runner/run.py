@@ -18,6 +18,7 @@ from xtra_bench.runner.launchers import Outcome, Task, make_launcher
 from xtra_bench.runner.overrides import Overrides, resolve_overrides
 from xtra_bench.runner.progress import RunProgress
 from xtra_bench.runner.stage1 import is_complete, resolve_stage1, run_stage1
+from xtra_bench.runner.status import record_plan
 from xtra_bench.runner.store import JobStore, check_protocol, write_protocol
 
 
@@ -164,6 +165,7 @@ def run(config: RunConfig, plan: Plan | None = None) -> Plan:
     plan = plan or plan_run(config)
     out = Path(config.out)
     write_protocol(out, plan.protocol)
+    record_plan(out, [{"key": j.key, "agent": j.agent, "target": j.target, "seed": j.seed, "env_steps": plan.protocol.env_steps} for j in plan.jobs])
     gpus = config.gpus_per_job if config.gpus_per_job is not None else (1.0 if config.device == "cuda" else 0.0)
     resources = {"num_cpus": config.cpus_per_job, "num_gpus": gpus}
     common = {"runs_dir": out, "device": config.device, "threads": torch_threads(config.cpus_per_job)}
