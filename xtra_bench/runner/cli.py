@@ -35,6 +35,7 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--cpus-per-job", type=float, default=1.0, show_default=True, help="CPUs of each job: its torch threads, and what a Ray task asks for.")
 @click.option("--gpus-per-job", type=float, help="GPUs of each Ray task  [default: 1 with --device cuda, else 0]")
 @click.option("--resume", is_flag=True, help="Continue unfinished jobs from their last checkpoint.")
+@click.option("--collect-missing", is_flag=True, help="Make missing pretraining datasets with the preset's data recipe first (once; later runs reuse them).")
 @click.option("--dry-run", is_flag=True, help="Print the jobs and what will happen to each, and stop.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config field of the agents that have it (repeatable), e.g. --set lr=0.1.")

@@ -8,6 +8,7 @@ from pathlib import Path
 from xtra_bench import agents
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import file_sha256, read_sidecar
+from xtra_bench.data.recipe import find_pretraining_dataset
 from xtra_bench.data.registry import Registry
 from xtra_bench.data.store import resolve
 from xtra_bench.envs import make_spec
@@ -21,14 +22,15 @@ from xtra_bench.runner.store import DONE_FILE, write_json
 STAGE1_FILE = "stage1.json"
 
 
-def dataset_for(game: str, template: str | None, registry: Registry) -> str:
+def dataset_for(game: str, template: str | None, registry: Registry, recipe: str | None = None) -> str:
     """The dataset id (or path) of a pretraining game.
 
     Args:
         game: catalog name.
         template: an id or path with ``{game}`` standing for the game; None: the registry's only
-            dataset of the game.
+            dataset of the game, else (with ``recipe``) a published or recipe-made dataset in the data cache.
         registry: the dataset manifest.
+        recipe: the data recipe whose datasets stand in for a game the registry lists none of.
 
     Raises:
         DatasetError: the registry has no dataset of the game, or several and no template chooses.
@@ -39,6 +41,8 @@ def dataset_for(game: str, template: str | None, registry: Registry) -> str:
             raise ConfigError(f"--datasets {template!r} must contain {{game}}, e.g. 'xtra/{{game}}/random-sample-v1'")
         return template.replace("{game}", game)
     ids = [i for i in registry.ids() if registry.get(i).game == game]
+    if not ids and recipe is not None and (made := find_pretraining_dataset(game, recipe)) is not None:
+        return str(made)
     if not ids:
         raise DatasetError(
             f"the registry ({registry.source}) lists no dataset of {game}; collect one with"
@@ -49,7 +53,9 @@ def dataset_for(game: str, template: str | None, registry: Registry) -> str:
     return ids[0]
 
 
-def resolve_stage1(agent: str, preset: str, games: Sequence[str], template: str | None, spec_game: str, registry: Registry) -> Stage1:
+def resolve_stage1(
+    agent: str, preset: str, games: Sequence[str], template: str | None, spec_game: str, registry: Registry, recipe: str | None = None
+) -> Stage1:
     """Finds every pretraining dataset of one stage-1 input and its checksum.
 
     Raises:
@@ -58,7 +64,7 @@ def resolve_stage1(agent: str, preset: str, games: Sequence[str], template: str 
     """
     ids, paths, sums = [], [], []
     for game in games:
-        dataset_id = dataset_for(game, template, registry)
+        dataset_id = dataset_for(game, template, registry, recipe)
         path, entry = resolve(dataset_id, registry=registry)
         if entry is not None:
             sha256 = entry.dataset_file.sha256

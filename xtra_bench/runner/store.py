@@ -13,6 +13,7 @@ RUNS_DIR/
     tensorboard/                TensorBoard scalars, when TensorBoard is installed
     error.log                   why the job failed: the error's message, or the traceback of an unexpected failure
     heartbeat.json              written every few seconds while the job runs: steps, steps/s (``xtra-bench status``)
+  collect/<game>/               heartbeat and error.log of a dataset that --collect-missing made (the data is in the data cache)
   stage1/<hash>/                stage-1 artifacts shared by jobs (``stage1.json`` names the inputs, DONE marks them complete;
                                 with overrides ``stage1-<h>.json`` and ``DONE-<h>``, h the hash of inputs and overrides)
 ```
