@@ -21,8 +21,6 @@ def test_a_local_ray_runs_two_jobs(tmp_path):
     for seed in (0, 1):
         job = tmp_path / f"jobs/random/MinAtar-Breakout/seed-{seed}"
         assert (job / "DONE").is_file()
-    # The attempt that finished started from a checkpoint: the job was cut by the node's removal and resumed.
-    assert json.loads((job / "heartbeat.json").read_text())["start_step"] >= 600
         evals = [json.loads(line) for line in (job / "evals.jsonl").read_text().splitlines()]
         assert [(r["step"], r["kind"]) for r in evals] == [(10, "periodic"), (20, "periodic"), (20, "final"), (20, "final")]
     assert "2 jobs complete" in result.output
