@@ -30,6 +30,7 @@ def write_job(
     etas: dict[str, list[tuple[int, float]]] | None = None,
     done: bool = True,
     protocol_hash: str | None = None,
+    method_dir: str | None = None,
 ) -> Path:
     """Writes jobs/<agent>/<target>/seed-<seed>/ with its config, evaluations, metrics and DONE.
 
@@ -39,8 +40,9 @@ def write_job(
         etas: offline game -> (env step, eta) logged in metrics.jsonl.
         done: write the completion marker.
         protocol_hash: the job's protocol hash (default: the tree's protocol.json hash).
+        method_dir: the directory under jobs/ (default: the agent; ``<agent>@<hash>`` with overrides).
     """
-    job = root / "jobs" / agent / target / f"seed-{seed}"
+    job = root / "jobs" / (method_dir or agent) / target / f"seed-{seed}"
     job.mkdir(parents=True)
     hash_ = protocol_hash or json.loads((root / "protocol.json").read_text())["hash"]
     config = {

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.stats
 from click.testing import CliRunner
 from report_trees import write_job, write_protocol
 
@@ -26,15 +27,16 @@ def tree(tmp_path):
     """Two seeds of efficientzero and xtra on Assault and Carnival (shooter) and Alien (maze).
 
     Per-seed scores (mean of each seed's final episodes):
-        efficientzero: Assault 500, 700; Carnival 2000, 2000; Alien 500, 700
+        efficientzero: Assault 590, 610; Carnival 2000, 2000; Alien 590, 610
+    (the baseline's intervals exclude 0, so improvements are ratios)
         xtra:          Assault 900, 1100; Carnival 3000, 2000; Alien 300, 300
     """
     root = tmp_path / "runs"
     write_protocol(root)
     finals = {
-        ("efficientzero", "Assault"): ([400.0, 600.0], [700.0, 700.0]),
+        ("efficientzero", "Assault"): ([580.0, 600.0], [620.0, 600.0]),
         ("efficientzero", "Carnival"): ([2000.0], [1000.0, 3000.0]),
-        ("efficientzero", "Alien"): ([500.0], [700.0]),
+        ("efficientzero", "Alien"): ([590.0], [610.0]),
         ("xtra", "Assault"): ([900.0], [1100.0]),
         ("xtra", "Carnival"): ([3000.0], [2000.0]),
         ("xtra", "Alien"): ([300.0], [300.0]),
@@ -56,8 +58,8 @@ def test_per_game_scores_and_paper_aggregates(tree):
     assert table.methods == ("efficientzero", "xtra")
     ez = table.cells["efficientzero", "Assault"]
     assert (ez.seeds, ez.episodes, ez.mean) == (2, (2, 2), 600.0)
-    # Student t with 1 degree of freedom: t(0.975, 1) = 12.7062047; std of (500, 700) = 141.42
-    assert (ez.ci_low, ez.ci_high) == pytest.approx((600 - 12.7062047 * 100, 600 + 12.7062047 * 100))
+    # Student t with 1 degree of freedom: t(0.975, 1) = 12.7062047; std of (590, 610) = 14.142, / sqrt(2) = 10
+    assert (ez.ci_low, ez.ci_high) == pytest.approx((600 - 12.7062047 * 10, 600 + 12.7062047 * 10))
     assert ez.human_normalized == pytest.approx(hn(600, ASSAULT))
     assert table.cells["xtra", "Assault"].human_normalized == pytest.approx(hn(1000, ASSAULT))
     assert table.cells["xtra", "Carnival"].human_normalized is None
@@ -123,19 +125,94 @@ def test_task_weights_are_averaged_over_seeds(tree):
     np.testing.assert_allclose(curve, [[0, 10_000], [1.0, (0.5 + 0.7) / 2], [2, 2]])
 
 
-def test_minatar_falls_back_to_baseline_normalised_aggregates(tmp_path):
+@pytest.fixture
+def minatar_tree(tmp_path):
+    """Per-seed MinAtar scores (one final episode each):
+        efficientzero: Breakout 19, 21 (95% CI 20 +- 12.7: beyond random's 1); Asterix 0, 4 (CI includes 0 and random's 1)
+        xtra:          Breakout 40, 20;                                          Asterix 5, 7
+        random:        Breakout 0, 2;                                            Asterix 1, 1
+    """
     root = tmp_path / "runs"
     write_protocol(root)
-    for agent, per_seed in (("efficientzero", (10.0, 30.0)), ("xtra", (40.0, 20.0))):
-        for seed, score in enumerate(per_seed):
-            write_job(root, agent, "MinAtar-Breakout", seed, [score], split="minatar")
-    (table,) = score_tables(load_results([root]), "efficientzero")
+    scores = {
+        "efficientzero": {"MinAtar-Breakout": (19.0, 21.0), "MinAtar-Asterix": (0.0, 4.0)},
+        "xtra": {"MinAtar-Breakout": (40.0, 20.0), "MinAtar-Asterix": (5.0, 7.0)},
+        "random": {"MinAtar-Breakout": (0.0, 2.0), "MinAtar-Asterix": (1.0, 1.0)},
+    }
+    for agent, per_game in scores.items():
+        for game, per_seed in per_game.items():
+            for seed, score in enumerate(per_seed):
+                write_job(root, agent, game, seed, [score], split="minatar")
+    return root
+
+
+def test_minatar_is_normalised_by_random_and_the_reference(minatar_tree):
+    (table,) = score_tables(load_results([minatar_tree]), "efficientzero")
     assert table.setting == "minatar" and table.human == {}
-    matrices, _ = score_matrices(table, eval_interval=None)
-    # MinAtar games have no human reference: scores are divided by the baseline's mean, 20
-    assert matrices.normalization == "baseline"
-    np.testing.assert_allclose(matrices.scores["xtra"], [[2.0], [1.0]])
-    assert table.cells["xtra", "MinAtar-Breakout"].relative == pytest.approx(30 / 20)
+    matrices, note = score_matrices(table, eval_interval=None)
+    # (score - random) / (efficientzero - random) on Breakout: random 1, efficientzero 20
+    assert matrices.normalization == "reference" and matrices.games == ("MinAtar-Breakout",)
+    np.testing.assert_allclose(matrices.scores["xtra"], [[39 / 19], [19 / 19]])
+    np.testing.assert_allclose(matrices.scores["random"], [[-1 / 19], [1 / 19]])
+    assert "(score - random) / (efficientzero - random)" in note
+    assert "MinAtar-Asterix left out: efficientzero within noise of random" in note
+    # another reference, chosen by name: xtra's Breakout 30 (CI 30 +- 127, which includes random's 1) is within noise
+    assert score_matrices(table, eval_interval=None, reference="xtra")[0] is None
+
+
+def test_no_reference_normalisation_without_random_results(minatar_tree):
+    import shutil
+
+    shutil.rmtree(minatar_tree / "jobs" / "random")
+    (table,) = score_tables(load_results([minatar_tree]), "efficientzero")
+    matrices, note = score_matrices(table, eval_interval=None)
+    assert matrices is None and "no 'random' results" in note and "--agent random" in note
+
+
+def test_improvement_over_a_baseline_within_noise_of_zero_is_a_difference(minatar_tree):
+    (table,) = score_tables(load_results([minatar_tree]), "efficientzero")
+    # Breakout: efficientzero's CI excludes 0, so a ratio: 30 / 20
+    assert table.cells["xtra", "MinAtar-Breakout"].relative == pytest.approx(1.5)
+    assert table.cells["xtra", "MinAtar-Breakout"].difference is None
+    # Asterix: efficientzero's scores 0, 4 have a CI including 0: no ratio, the difference with Welch's interval
+    xtra = table.cells["xtra", "MinAtar-Asterix"]
+    assert xtra.relative is None
+    var_x, var_b = 2.0 / 2, 8.0 / 2  # sample variance / seeds: (5, 7) and (0, 4)
+    dof = (var_x + var_b) ** 2 / (var_x**2 / 1 + var_b**2 / 1)
+    half = scipy.stats.t.ppf(0.975, dof) * np.sqrt(var_x + var_b)
+    assert xtra.difference == pytest.approx((4.0, 4.0 - half, 4.0 + half))
+    # random "3x" efficientzero on Asterix is not a ratio either; the improvement rows leave Asterix out
+    assert table.cells["random", "MinAtar-Asterix"].relative is None
+    assert table.improvement["Other"]["xtra"].games == 1
+
+
+def test_report_shows_the_difference_and_names_the_reference(minatar_tree, tmp_path):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(minatar_tree), "--out", str(out), "--reps", "200"])
+    assert result.exit_code == 0, result.output
+    md = (out / "report.md").read_text()
+    assert "reference = efficientzero's, both from these results" in md
+    assert "within noise of 0 (its 95% CI includes 0)" in md
+    assert "Δ +4.0 [" in md
+    rows = [line.split(",") for line in (out / "scores.csv").read_text().splitlines()]
+    xtra_asterix = dict(zip(rows[0], next(r for r in rows[1:] if r[1] == "MinAtar-Asterix" and r[3] == "xtra")))
+    assert (xtra_asterix["relative_to_baseline"], float(xtra_asterix["difference_to_baseline"])) == ("", 4.0)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reference"] == "efficientzero"
+    assert summary["settings"]["minatar"]["difference_to_baseline"]["xtra"]["MinAtar-Asterix"]["mean"] == 4.0
+    assert summary["settings"]["minatar"]["rliable"]["normalization"] == "reference"
+
+
+def test_overrides_are_their_own_method(tmp_path):
+    root = tmp_path / "runs"
+    write_protocol(root)
+    write_job(root, "xtra", "Assault", 0, [900.0])
+    job = write_job(root, "xtra", "Assault", 0, [1200.0], method_dir="xtra@1234abcd")
+    config = json.loads((job / "config.json").read_text())
+    (job / "config.json").write_text(json.dumps({**config, "overrides": {"lr": 0.1, "transfer": ["representation"]}}))
+    (table,) = score_tables(load_results([root]), "efficientzero")
+    assert table.methods == ("xtra", "xtra [lr=0.1, transfer=representation]")
+    assert table.cells["xtra [lr=0.1, transfer=representation]", "Assault"].mean == 1200.0
 
 
 def test_task_count_variant_is_its_own_column_beside_its_published_number(tmp_path):

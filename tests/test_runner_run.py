@@ -219,8 +219,27 @@ def test_a_missing_pretraining_dataset_is_one_line_naming_the_download(staged_re
     assert "xtra-bench datasets download xtra/MinAtar-Asterix/random-sample-v1" in one_error_line(result)
     nothing = invoke("--agent", "staged", "--pretrain", "MinAtar-Freeway", "--targets", "MinAtar-Breakout",
                      "--out", tmp_path / "runs", *SMALL)  # fmt: skip
-    assert "lists no dataset of MinAtar-Freeway" in one_error_line(nothing) and "xtra-bench collect" in nothing.output
+    line = one_error_line(nothing)
+    assert "`xtra-bench collect --game MinAtar-Freeway --recipe smoke`" in line and "--collect-missing" in line
     assert not (tmp_path / "runs").exists()
+
+
+def test_every_missing_dataset_is_named_and_collect_missing_fetches_them_once(staged_registry, tmp_path):
+    args = ["--agent", "staged", "--pretrain", "MinAtar-Asterix,MinAtar-Freeway", "--targets", "MinAtar-Breakout",
+            "--env-steps", 4, "--eval-interval", 4, "--seeds", "0", "--out", tmp_path / "runs", *SMALL]  # fmt: skip
+    line = one_error_line(invoke(*args))
+    assert "2 pretraining dataset(s) missing (MinAtar-Asterix, MinAtar-Freeway)" in line
+    assert "`xtra-bench datasets download xtra/MinAtar-Asterix/random-sample-v1`" in line
+    assert "`xtra-bench collect --game MinAtar-Freeway --recipe smoke`" in line
+    # With a --datasets template the registry's sample serves Asterix; --collect-missing downloads it first.
+    only = ["--agent", "staged", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--env-steps", 4,
+            "--eval-interval", 4, "--seeds", "0", "--out", tmp_path / "runs", *SMALL]  # fmt: skip
+    result = invoke(*only, "--collect-missing")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data/xtra/MinAtar-Asterix/random-sample-v1/entry.json").is_file()
+    assert json.loads((tmp_path / "runs/jobs/staged/MinAtar-Breakout/seed-0/config.json").read_text())["stage1"]
+    again = invoke(*only, "--seeds", "1")  # the data stays: no flag needed
+    assert again.exit_code == 0, again.output
 
 
 CUSTOM = ["--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar
@@ -22,6 +22,7 @@ import numpy as np
 
 from xtra_bench.envs import EnvSpec, VectorEnv, make_spec
 from xtra_bench.errors import UnknownNameError, XtraBenchError, closest_match_hint
+from xtra_bench.presets import apply_overrides
 
 ENTRY_POINT_GROUP = "xtra_bench.agents"
 PRESETS = ("paper", "fast", "smoke")
@@ -59,6 +60,16 @@ class Agent(abc.ABC):
     def num_envs(self) -> int:
         """Copies of the target in the train env that ``train`` is given (the runner builds it)."""
         return 1
+
+    @classmethod
+    def default_configs(cls, preset: str) -> dict[str, object]:
+        """The config dataclasses its constructor takes, by keyword, as preset ``preset`` builds them.
+
+        Their fields are what ``xtra-bench run --set`` may override (no field in two of them). An
+        agent that offers them keys its stage-1 artifacts by the configs they depend on: runs with
+        different overrides share one stage-1 directory. Default: none (nothing to override).
+        """
+        return {}
 
     def hyperparameters(self) -> dict:
         """The resolved hyper-parameters (JSON values), recorded in each job's ``config.json``.
@@ -162,11 +173,22 @@ class AgentRegistry:
             )
         return self._agents[name]
 
-    def make(self, name: str, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu") -> Agent:
-        """Builds agent ``name`` for the game of ``spec``."""
+    def make(
+        self,
+        name: str,
+        spec: EnvSpec,
+        *,
+        preset: str = "smoke",
+        seed: int = 0,
+        device: str = "cpu",
+        overrides: Mapping[str, object] | None = None,
+    ) -> Agent:
+        """Builds agent ``name`` for the game of ``spec``, with ``overrides`` (field -> typed value) on its preset's configs."""
         if preset not in PRESETS:
             raise UnknownNameError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}.")
-        return self.info(name).cls(spec, preset=preset, seed=seed, device=device)
+        cls = self.info(name).cls
+        configs = apply_overrides(cls.default_configs(preset), overrides, name) if overrides else {}
+        return cls(spec, preset=preset, seed=seed, device=device, **configs)
 
     def load_checkpoint(self, path: Path, *, device: str = "cpu") -> Agent:
         """Restores an agent from a checkpoint directory, whichever agent wrote it."""

@@ -33,3 +33,36 @@ def config_from_preset(cls: type[C], presets: Mapping[str, dict], name: str, lab
         hints = "".join(closest_match_hint(u, sorted(fields)) for u in unknown)
         raise ConfigError(f"unknown {label} setting(s): {', '.join(unknown)}.{hints}")
     return cls(**{**presets[name], **overrides})
+
+
+def apply_overrides(configs: Mapping[str, object], overrides: Mapping[str, object], label: str) -> dict[str, object]:
+    """Replaces fields of an agent's config dataclasses with ``overrides``.
+
+    Args:
+        configs: constructor keyword -> config dataclass (``Agent.default_configs``); no two share a field.
+        overrides: field name -> typed value.
+        label: whose settings they are, for error messages (the agent's name).
+
+    Returns:
+        The same keywords, each config with the fields it owns replaced (``__post_init__`` checks the values).
+
+    Raises:
+        ConfigError: a field of none of the configs, or a value the config rejects.
+    """
+    owner = {f.name: kw for kw, cfg in configs.items() for f in dataclasses.fields(cfg)}
+    unknown = sorted(set(overrides) - set(owner))
+    if unknown:
+        hints = "".join(closest_match_hint(u, sorted(owner)) for u in unknown)
+        raise ConfigError(f"{label} has no setting {', '.join(unknown)}.{hints}")
+    out = dict(configs)
+    for kw in configs:
+        mine = {k: v for k, v in overrides.items() if owner[k] == kw}
+        if mine:
+            out[kw] = dataclasses.replace(configs[kw], **mine)
+    return out
+
+
+def overrides_label(overrides: Mapping[str, object]) -> str:
+    """``"lr=0.1, cosine_threshold=0.2"`` (keys sorted; lists comma-separated)."""
+    show = lambda v: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    return ", ".join(f"{k}={show(v)}" for k, v in sorted(overrides.items()))

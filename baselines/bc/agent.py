@@ -53,7 +53,7 @@ class BCZeroShotAgent(Agent):
 
     def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu", config: BCConfig | None = None):
         super().__init__(spec, preset=preset, seed=seed, device=device)
-        cfg = self.cfg = config or preset_config(preset)
+        cfg = self.cfg = config or self.default_configs(preset)["config"]
         if spec.frame_stack != cfg.frame_stack:
             raise ConfigError(f"{spec.game} stacks {spec.frame_stack} frames but the config expects {cfg.frame_stack}")
         if max(spec.action_set) >= FULL_ACTION_COUNT:
@@ -67,6 +67,10 @@ class BCZeroShotAgent(Agent):
         self.rng = np.random.default_rng(seed)
         self.pretrained_from: list[str] = []
         self.finetuned_on = ""
+
+    @classmethod
+    def default_configs(cls, preset: str) -> dict[str, object]:
+        return {"config": preset_config(preset)}
 
     def _sampler_config(self, offset: int) -> SamplerConfig:
         # One unroll step so that each draw carries the action taken at its row.

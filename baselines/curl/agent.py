@@ -55,7 +55,7 @@ class CurlAgent(Agent):
 
     def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu", config: CurlConfig | None = None):
         super().__init__(spec, preset=preset, seed=seed, device=device)
-        cfg = self.cfg = config or preset_config(preset, **self.variant)
+        cfg = self.cfg = config or self.default_configs(preset)["config"]
         if spec.frame_stack != cfg.frame_stack:
             raise ConfigError(f"{spec.game} stacks {spec.frame_stack} frames but the config expects {cfg.frame_stack}")
         action_space = cfg.multi_task_actions or spec.num_actions
@@ -72,6 +72,10 @@ class CurlAgent(Agent):
         self.env_steps = 0
         self.pretrained_from: list[str] = []
         self.last_metrics: dict[str, float] = {}
+
+    @classmethod
+    def default_configs(cls, preset: str) -> dict[str, object]:
+        return {"config": preset_config(preset, **cls.variant)}
 
     # ---- acting ---------------------------------------------------------------------------------
     @torch.no_grad()

@@ -77,7 +77,7 @@ class EfficientZeroAgent(Agent):
 
     def __init__(self, spec: EnvSpec, *, preset: str = "smoke", seed: int = 0, device: str = "cpu", config: EfficientZeroConfig | None = None):
         super().__init__(spec, preset=preset, seed=seed, device=device)
-        cfg = self.cfg = config or preset_config(preset, **self.variant)
+        cfg = self.cfg = config or self.default_configs(preset)["config"]
         check_spec(spec, cfg)
         self.torch_device = torch.device(device)
         self.action_space = cfg.multi_task_actions or spec.num_actions
@@ -104,6 +104,10 @@ class EfficientZeroAgent(Agent):
         self.update_loop = UpdateLoop(self.learner, self.target_net, self.actor_net, self.legal_row, cfg, self.reanalyze_rng, self.timer)
         self.env_steps = 0
         self.last_metrics: dict[str, float] = {}
+
+    @classmethod
+    def default_configs(cls, preset: str) -> dict[str, object]:
+        return {"config": preset_config(preset, **cls.variant)}
 
     def _layout(self, stream: str) -> dict:
         """The window layout and priority settings of a replay, seeded from ``stream``."""

@@ -70,6 +70,10 @@ class XtraAgent(EfficientZeroAgent):
         self.stage1: Stage1Result | None = None
         self._on_metrics: MetricsCallback | None = None
 
+    @classmethod
+    def default_configs(cls, preset: str) -> dict[str, object]:
+        return {"config": student_config(preset), "xtra": xtra_config(preset, **cls.xtra_variant)}
+
     # ---- stage 1 --------------------------------------------------------------------------------
     def teacher_config(self) -> EfficientZeroConfig:
         """The teachers' settings: the preset's EfficientZero (its schedules span the teacher's own offline run)."""

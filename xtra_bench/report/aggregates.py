@@ -1,9 +1,14 @@
 """rliable aggregates of one setting: interval estimates, profiles, improvement probabilities, curves.
 
-Scores are normalised per game, human-normalised where every common game has a human reference
-(Carnival, Pooyan and MinAtar games have none and are left out), otherwise relative to the
-baseline's mean score on the game (MinAtar). Point estimates come from ``rliable.metrics``; their
-stratified bootstrap intervals from the batched equivalents in ``xtra_bench.report.metrics``.
+Scores are normalised per game: human-normalised on the common games with a human reference
+(Carnival, Pooyan and MinAtar games have none and are left out); where no common game has one
+(MinAtar), reference-normalised, (score - random) / (reference - random), with random the mean
+score of the ``random`` agent in the same results and reference the mean score of a stated method
+(``--reference``, by default the baseline). No published table gives MinAtar scores under this
+protocol, so both ends are measured here, under the same protocol as the scores they normalise.
+A game without random results, or whose reference is within noise of random, is left out (and
+named). Point estimates come from ``rliable.metrics``; their stratified bootstrap intervals from
+the batched equivalents in ``xtra_bench.report.metrics``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from xtra_bench.games import get_game
 from xtra_bench.protocol import human_normalized
 from xtra_bench.report import bootstrap
 from xtra_bench.report import metrics as batched
-from xtra_bench.report.scores import SettingTable
+from xtra_bench.report.scores import GameScore, SettingTable
+
+RANDOM_AGENT = "random"
+"""The method whose score is 0 of the reference normalisation (``xtra-bench run --agent random``)."""
 from xtra_bench.report.store import Job
 
 
@@ -43,7 +51,7 @@ class ScoreMatrices:
     """Normalised scores of every method on the same games and the same number of runs.
 
     Attributes:
-        normalization: "human" or "baseline".
+        normalization: "human" or "reference".
         games: the games (tasks), in table order.
         runs: runs per game (the fewest seeds any method has on any game; each cell's lowest seeds).
         scores: method -> float [runs, games], final scores.
@@ -96,12 +104,44 @@ def _periodic(job: Job, eval_interval: int | None) -> dict[int, float]:
     return {snap(step): float(r.mean()) for step, r in job.periodic.items()}
 
 
-def score_matrices(table: SettingTable, eval_interval: int | None) -> tuple[ScoreMatrices | None, str]:
+def _distinct(reference: GameScore, random: GameScore) -> bool:
+    """The reference's score is beyond noise of random's: random's mean is outside its 95% interval
+    (with one seed, and so no interval, the two means differ)."""
+    if np.isnan(reference.ci_low):
+        return reference.mean != random.mean
+    return not reference.ci_low <= random.mean <= reference.ci_high
+
+
+def _reference_normalisation(table: SettingTable, common: list[str], reference: str | None):
+    """(games, norm, note) of the reference normalisation, or (None, None, why not)."""
+    reference = reference or table.baseline
+    if reference is None or reference not in table.methods:
+        known = f"; methods here: {', '.join(table.methods)}" if reference else ""
+        return None, None, f"no common game has a human reference and the reference method {reference!r} has no results{known}"
+    if RANDOM_AGENT not in table.methods:
+        return None, None, f"no common game has a human reference, and there are no {RANDOM_AGENT!r} results to normalise by (run --agent {RANDOM_AGENT})"
+    games, left_out = [], []
+    for g in common:
+        ok = _distinct(table.cells[reference, g], table.cells[RANDOM_AGENT, g])
+        (games if ok else left_out).append(g)
+    if not games:
+        return None, None, f"{reference}'s score is within noise of {RANDOM_AGENT}'s on every common game, so no normalisation is meaningful"
+    low = {g: table.cells[RANDOM_AGENT, g].mean for g in games}
+    span = {g: table.cells[reference, g].mean - low[g] for g in games}
+    norm = lambda game, x: (np.asarray(x, dtype=np.float64) - low[game]) / span[game]  # noqa: E731
+    note = f"(score - {RANDOM_AGENT}) / ({reference} - {RANDOM_AGENT}), both measured in these results"
+    if left_out:
+        note += f"; {', '.join(left_out)} left out: {reference} within noise of {RANDOM_AGENT}"
+    return games, norm, note
+
+
+def score_matrices(table: SettingTable, eval_interval: int | None, reference: str | None = None) -> tuple[ScoreMatrices | None, str]:
     """Collects a table's normalised scores on the games every method has.
 
     Args:
         table: one setting's table.
         eval_interval: the protocol's periodic evaluation interval in env steps (None: steps as logged).
+        reference: the method whose score is 1 of the reference normalisation (None: the baseline).
 
     Returns:
         (matrices, note): matrices is None when no aggregate can be formed; note says why, or
@@ -111,15 +151,15 @@ def score_matrices(table: SettingTable, eval_interval: int | None) -> tuple[Scor
     if not common:
         return None, "no game has results from every method, so no aggregate compares them"
     games = [g for g in common if get_game(g).has_human_reference]
+    reference_note = ""
     if games:
         normalization = "human"
         norm = human_normalized
-    elif table.baseline is not None:
-        games, normalization = common, "baseline"
-        baseline_means = {g: table.cells[table.baseline, g].mean for g in games}
-        norm = lambda game, x: np.asarray(x, dtype=np.float64) / baseline_means[game]  # noqa: E731
     else:
-        return None, "no common game has a human reference and there is no baseline to normalise by"
+        normalization = "reference"
+        games, norm, reference_note = _reference_normalisation(table, common, reference)
+        if games is None:
+            return None, reference_note
     runs = min(table.cells[m, g].seeds for m in table.methods for g in games)
     chosen = {(m, g): table.cells[m, g].jobs[:runs] for m in table.methods for g in games}
     scores = {m: np.stack([norm(g, [j.score for j in chosen[m, g]]) for g in games], axis=1) for m in table.methods}
@@ -132,7 +172,9 @@ def score_matrices(table: SettingTable, eval_interval: int | None) -> tuple[Scor
             curves[m] = np.stack(per_game, axis=1)
     skipped = [g for g in common if g not in games]
     note = f"{normalization}-normalised scores on {len(games)} games x {runs} runs"
-    if skipped:
+    if reference_note:
+        note += f": {reference_note}"
+    elif skipped:
         note += f" ({', '.join(skipped)} left out: no human reference)"
     return ScoreMatrices(normalization, tuple(games), runs, scores, np.array(steps, dtype=np.int64), curves), note
 

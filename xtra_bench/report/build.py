@@ -28,9 +28,12 @@ class ReportConfig:
         baseline: the agent improvements and improvement probabilities are measured against.
         min_seeds: fewer seeds than this behind a number draws a warning (the protocol's default is 5).
         aggregate: bootstrap settings of the rliable aggregates.
+        reference: the method scoring 1 where games have no human reference, random scoring 0
+            (see ``aggregates``); None: the baseline.
     """
 
     baseline: str = "efficientzero"
+    reference: str | None = None
     min_seeds: int = 5
     aggregate: AggregateConfig = dataclasses.field(default_factory=AggregateConfig)
 
@@ -73,6 +76,8 @@ def _setting_report(
     agents = {}
     for (m, g), cell in table.cells.items():
         job = cell.jobs[0]
+        if job.overrides:
+            continue  # the paper's numbers are of its own settings
         agents[m] = (job.agent, job.split)
         value = published_score(tables, job.agent, job.split, g)
         if value is not None:
@@ -80,7 +85,7 @@ def _setting_report(
     aggregates = {
         m: rows for m, (agent, split) in agents.items() if (rows := published_aggregates(tables, table.setting, agent, split))
     }
-    matrices, note = score_matrices(table, eval_interval)
+    matrices, note = score_matrices(table, eval_interval, config.reference)
     results = rliable_results(matrices, table.baseline, config.aggregate) if matrices is not None else None
     return SettingReport(table, published, aggregates, results, note, eta_curves(table))
 

@@ -21,6 +21,10 @@ from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap's random generator."
 )
+@click.option(
+    "--reference",
+    help="Method scoring 1 where games have no human reference (MinAtar), the random agent scoring 0  [default: the baseline]",
+)
 @click.option("--allow-mixed", is_flag=True, help="Aggregate results run under different protocols (refused by default).")
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @click.pass_context
@@ -29,6 +33,7 @@ def report_command(
     runs_dirs: tuple[Path, ...],
     out: Path | None,
     baseline: str,
+    reference: str | None,
     reps: int,
     seed: int,
     allow_mixed: bool,
@@ -46,19 +51,24 @@ def report_command(
     from xtra_bench.report.aggregates import AggregateConfig
     from xtra_bench.report.build import ReportConfig, build_report
     from xtra_bench.report.output import check_destination, write_report
+    from xtra_bench.report.scores import method_label
     from xtra_bench.report.store import load_results
 
     out = out if out is not None else runs_dirs[0] / "report"
     check_destination(out, force)
     store = load_results(runs_dirs, allow_mixed=allow_mixed)
-    agents = sorted({j.agent for j in store.jobs})
+    agents = sorted({j.agent for j in store.jobs} | {method_label(j.agent, j.split, j.overrides) for j in store.jobs})
     if baseline not in agents and ctx.get_parameter_source("baseline") != click.core.ParameterSource.DEFAULT:
         raise UnknownNameError(
             f"no results of baseline {baseline!r}.{closest_match_hint(baseline, agents)} Agents with results: {', '.join(agents)}"
         )
+    if reference is not None and reference not in agents:
+        raise UnknownNameError(
+            f"no results of reference {reference!r}.{closest_match_hint(reference, agents)} Agents with results: {', '.join(agents)}"
+        )
     if out.resolve() in {r.resolve() for r in runs_dirs}:
         raise ConfigError(f"--out {out} is a results tree; write the report to a folder of its own")
-    config = ReportConfig(baseline=baseline, aggregate=AggregateConfig(reps=reps, seed=seed))
+    config = ReportConfig(baseline=baseline, reference=reference, aggregate=AggregateConfig(reps=reps, seed=seed))
     report = build_report(store, config)
     index = write_report(report, out, force=force)
     for warning in report.warnings:

@@ -27,6 +27,8 @@ def _header_lines(report: Report) -> list[str]:
         f"Results: {', '.join(str(r) for r in store.roots)}",
         f"Protocol hash: {hashes}; {len(store.jobs)} finished jobs",
         f"Baseline: {report.config.baseline}; bootstrap: {boot.reps:,} replicates, seed {boot.seed}",
+        f"Games without a human score (MinAtar) are normalised as (score - random) / (reference - random):"
+        f" random = the random agent's score, reference = {report.config.reference or report.config.baseline}'s, both from these results",
         f"xtra-bench {__version__}",
     ]
 

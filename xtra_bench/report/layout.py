@@ -83,11 +83,25 @@ def paper_table(section: SettingReport) -> Table:
     note = f"Scores: mean over {span} seeds of each seed's mean final-evaluation return."
     if t.baseline:
         note += f" Improvement = score / {t.baseline}'s score on the same game (the paper's Table 1)."
+        near_zero = sorted({g for (m, g), c in t.cells.items() if c.difference is not None})
+        if near_zero:
+            note += (
+                f" On {', '.join(near_zero)} {t.baseline}'s score is within noise of 0 (its 95% CI includes 0), so no ratio"
+                " is taken there and those games are left out of the improvement rows; the detail table gives the difference instead."
+            )
     note += (
         " Human-normalised: games with a human reference only (the paper's Table 2; Carnival and Pooyan have none)."
         " Published columns: the paper's numbers for the same agent, game and split; T<n> = its Table n."
     )
     return Table(f"{t.setting}: scores in the paper's layout", headers, tuple(rows), note)
+
+
+def _versus_baseline(cell) -> str:
+    """The ratio to the baseline, or "Δ d [low, high]" where the baseline's score is within noise of 0."""
+    if cell.difference is not None:
+        d, low, high = cell.difference
+        return f"Δ {d:+.1f} [{number(low, 1)}, {number(high, 1)}]"
+    return number(cell.relative)
 
 
 def detail_table(section: SettingReport) -> Table:
@@ -122,7 +136,7 @@ def detail_table(section: SettingReport) -> Table:
                     f"[{number(c.ci_low, 1)}, {number(c.ci_high, 1)}]",
                     number(c.std, 1),
                     number(c.human_normalized),
-                    number(c.relative),
+                    _versus_baseline(c),
                     _published(section.published.get((m, g)), 1),
                 )
             )
@@ -130,7 +144,8 @@ def detail_table(section: SettingReport) -> Table:
         f"{t.setting}: per game, with seeds and episodes",
         headers,
         tuple(rows),
-        "95% CI: Student t over seeds (none with one seed).",
+        "95% CI: Student t over seeds (none with one seed). Versus the baseline: score / its score, or, where its"
+        " score is within noise of 0, Δ = score - its score with Welch's 95% CI.",
     )
 
 

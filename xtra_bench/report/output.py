@@ -25,7 +25,8 @@ from xtra_bench.report.metrics import AGGREGATE_NAMES
 
 CSV_COLUMNS = (
     "setting", "game", "category", "method", "agent", "split", "seeds", "episodes_per_seed", "mean", "ci_low", "ci_high",
-    "std", "human_normalized", "relative_to_baseline", "published", "published_table",
+    "std", "human_normalized", "relative_to_baseline", "difference_to_baseline", "difference_ci_low", "difference_ci_high",
+    "published", "published_table",
 )  # fmt: skip
 
 
@@ -63,6 +64,7 @@ def scores_csv(report: Report) -> str:
                         c.std,
                         c.human_normalized,
                         c.relative,
+                        *(c.difference if c.difference is not None else ("", "", "")),
                         pub.value if pub else "",
                         pub.table if pub else "",
                     ]  # fmt: skip
@@ -86,6 +88,12 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
             },
             "human_normalized": {
                 m: {"mean": _num(a.mean), "median": _num(a.median), "games": a.games} for m, a in t.human.items()
+            },
+            "difference_to_baseline": {
+                m: {g: {"mean": _num(c.difference[0]), "ci": [_num(c.difference[1]), _num(c.difference[2])]}
+                    for g in t.games if (c := t.cells.get((m, g))) is not None and c.difference is not None}
+                for m in t.methods
+                if any((c := t.cells.get((m, g))) is not None and c.difference is not None for g in t.games)
             },
             "published": {
                 m: [
@@ -123,6 +131,7 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
         "results": [str(p) for p in report.store.roots],
         "protocols": report.store.protocols,
         "baseline": cfg.baseline,
+        "reference": cfg.reference or cfg.baseline,
         "bootstrap": {"reps": cfg.aggregate.reps, "seed": cfg.aggregate.seed, "confidence": cfg.aggregate.confidence},
         "warnings": list(report.warnings),
         "settings": sections,

@@ -15,6 +15,7 @@ import scipy.stats
 
 from xtra_bench.errors import ConfigError
 from xtra_bench.games import get_game
+from xtra_bench.presets import overrides_label
 from xtra_bench.protocol import SPLITS, baseline_relative, human_normalized
 from xtra_bench.report.store import Job, ResultsStore
 
@@ -28,14 +29,47 @@ def setting_of(split: str) -> str:
     return SETTINGS.get(split, split)
 
 
-def method_label(agent: str, split: str) -> str:
-    """The column name of an agent run on a split: the agent, plus the split for a variant split.
+def method_label(agent: str, split: str, overrides: dict | None = None) -> str:
+    """The column name of an agent run on a split: the agent, its overrides, and the split for a variant split.
 
     Variant splits (diverse-4, diverse-2) share their setting's games, so the same agent on them is
-    a different column of the same table (the paper's Table 7).
+    a different column of the same table (the paper's Table 7). Overrides (``run --set``) make
+    another method too: ``xtra [lr=0.1]``.
     """
     setting = setting_of(split)
-    return agent if split == setting or setting == "similar" else f"{agent} ({split})"
+    name = f"{agent} [{overrides_label(overrides)}]" if overrides else agent
+    return name if split == setting or setting == "similar" else f"{name} ({split})"
+
+
+def within_noise_of_zero(cell: GameScore) -> bool:
+    """The cell's 95% interval includes 0 (or, with one seed and so no interval, its mean is 0)."""
+    if np.isnan(cell.ci_low):
+        return cell.mean == 0
+    return cell.ci_low <= 0 <= cell.ci_high
+
+
+def difference_ci(values: np.ndarray, baseline: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Difference of two means with Welch's t interval (independent runs, unequal variances).
+
+    Args:
+        values: float [n], one score per seed of a method.
+        baseline: float [m], one score per seed of the baseline.
+        confidence: coverage of the interval.
+
+    Returns:
+        (mean(values) - mean(baseline), low, high); low and high are NaN with fewer than 2 seeds on a side.
+    """
+    x, y = np.asarray(values, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
+    diff = float(x.mean() - y.mean())
+    if x.size < 2 or y.size < 2:
+        return diff, float("nan"), float("nan")
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = float(np.sqrt(vx + vy))
+    if se == 0:
+        return diff, diff, diff
+    dof = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    half = scipy.stats.t.ppf(0.5 + confidence / 2, dof) * se
+    return diff, diff - half, diff + half
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -75,7 +109,10 @@ class GameScore:
         ci_high: upper end of that interval.
         std: sample standard deviation over seeds (NaN with one seed).
         human_normalized: the human-normalised mean, or None without a human reference.
-        relative: mean / the baseline's mean on the same game, or None without a baseline cell.
+        relative: mean / the baseline's mean on the same game; None without a baseline cell or when
+            the baseline's score is within noise of 0 (a ratio would mean nothing; see ``difference``).
+        difference: (mean - the baseline's mean, low, high) with Welch's 95% interval, when the
+            baseline's score is within noise of 0; else None.
     """
 
     method: str
@@ -87,6 +124,7 @@ class GameScore:
     std: float
     human_normalized: float | None
     relative: float | None = None
+    difference: tuple[float, float, float] | None = None
 
     @property
     def seeds(self) -> int:
@@ -190,7 +228,7 @@ def setting_table(setting: str, jobs: Sequence[Job], baseline_agent: str) -> Set
     groups: dict[tuple[str, str], list[Job]] = {}
     order: dict[str, tuple] = {}
     for job in jobs:
-        groups.setdefault((method_label(job.agent, job.split), job.target), []).append(job)
+        groups.setdefault((method_label(job.agent, job.split, job.overrides), job.target), []).append(job)
         order[job.target] = min(order.get(job.target, (99,)), _game_order(job.target, job.split))
     games = tuple(sorted(order, key=order.get))
     cells = {key: _cell(*key, js) for key, js in groups.items()}
@@ -199,9 +237,14 @@ def setting_table(setting: str, jobs: Sequence[Job], baseline_agent: str) -> Set
     methods = tuple(sorted(labels, key=lambda m: (m != baseline, m)))
     if baseline is not None:
         for (m, g), cell in cells.items():
-            if (baseline, g) in cells:
-                rel = float(baseline_relative(cell.mean, cells[baseline, g].mean))
-                cells[m, g] = dataclasses.replace(cell, relative=rel)
+            base = cells.get((baseline, g))
+            if base is None:
+                continue
+            if within_noise_of_zero(base):
+                diff = difference_ci([j.score for j in cell.jobs], [j.score for j in base.jobs])
+                cells[m, g] = dataclasses.replace(cell, difference=diff)
+            else:
+                cells[m, g] = dataclasses.replace(cell, relative=float(baseline_relative(cell.mean, base.mean)))
     human = {}
     for m in methods:
         values = [cells[m, g].human_normalized for g in games if (m, g) in cells and cells[m, g].human_normalized is not None]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from xtra_bench.errors import ConfigError
+from xtra_bench.presets import overrides_label
 
 ETA_PREFIX = "eta/"
 
@@ -30,6 +31,7 @@ class Job:
         seed: the training seed.
         split: the split name from the job's config ("shooter", "diverse-4", "custom", ...).
         pretrain: the pretraining games, in order.
+        overrides: the agent's config overrides (``xtra-bench run --set``), as JSON values; empty without.
         protocol_hash: the hash of the protocol the job ran under.
         path: the job directory.
         final_returns: float64 [episodes], the returns of the final evaluation.
@@ -42,6 +44,7 @@ class Job:
     seed: int
     split: str
     pretrain: tuple[str, ...]
+    overrides: dict
     protocol_hash: str
     path: Path
     final_returns: np.ndarray
@@ -128,6 +131,7 @@ def _parse_job(path: Path, config: dict) -> Job:
         seed=int(config["seed"]),
         split=config.get("split") or "custom",
         pretrain=tuple(config.get("pretrain") or ()),
+        overrides=dict(config.get("overrides") or {}),
         protocol_hash=config.get("protocol_hash", ""),
         path=path,
         final_returns=final,
@@ -190,10 +194,11 @@ def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> Resu
         )
     seen: dict[tuple, Path] = {}
     for job in jobs:
-        key = (job.agent, job.split, job.target, job.seed)
+        key = (job.agent, json.dumps(job.overrides, sort_keys=True), job.split, job.target, job.seed)
         if key in seen:
+            with_overrides = f" [{overrides_label(job.overrides)}]" if job.overrides else ""
             raise ConfigError(
-                f"{job.agent} on {job.target} ({job.split}) seed {job.seed} appears twice: {seen[key]} and {job.path}"
+                f"{job.agent}{with_overrides} on {job.target} ({job.split}) seed {job.seed} appears twice: {seen[key]} and {job.path}"
             )
         seen[key] = job.path
     if not jobs:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from xtra_bench.agents import PRESETS
+from xtra_bench.cli_options import echo_json, json_option
 from xtra_bench.runner.config import DEVICES, LAUNCHERS
 
 
@@ -34,22 +35,32 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--cpus-per-job", type=float, default=1.0, show_default=True, help="CPUs of each job: its torch threads, and what a Ray task asks for.")
 @click.option("--gpus-per-job", type=float, help="GPUs of each Ray task  [default: 1 with --device cuda, else 0]")
 @click.option("--resume", is_flag=True, help="Continue unfinished jobs from their last checkpoint.")
+@click.option("--collect-missing", is_flag=True, help="Make missing pretraining datasets with the preset's data recipe first (once; later runs reuse them).")
 @click.option("--dry-run", is_flag=True, help="Print the jobs and what will happen to each, and stop.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> None:
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config field of the agents that have it (repeatable), e.g. --set lr=0.1.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="A TOML file of key = value overrides (--set wins).")
+def run_command(agents, split, pretrain, targets, seeds, dry_run, assignments, config_file, **options) -> None:
     """Run agents on a split's targets over seeds, evaluated by the protocol, into a results tree.
 
     Finished jobs are skipped; a killed run continues with --resume and ends with exactly the
     evaluation rows of an uninterrupted one.
 
+    Overrides (--set, --config) go to jobs/<agent>@<hash>/, so runs with other overrides share a
+    results directory (and its stage-1 cache) without mixing; the report labels them "agent [key=value]".
+
     Examples: xtra-bench run --agent efficientzero --split minatar --seeds 0-2 --preset fast;
-    xtra-bench run --agent random,efficientzero --pretrain MinAtar-Asterix --targets MinAtar-Breakout --preset smoke --env-steps 400 --out runs/demo
+    xtra-bench run --agent random,efficientzero --pretrain MinAtar-Asterix --targets MinAtar-Breakout --preset smoke --env-steps 400 --out runs/demo;
+    xtra-bench run --agent xtra --split shooter --set lr=0.1 --set cosine_threshold=0.2
     """
     from xtra_bench.protocol import parse_seeds
     from xtra_bench.runner.config import RunConfig
+    from xtra_bench.runner.overrides import parse_assignments, read_config_file
     from xtra_bench.runner.run import plan_run, run
 
+    overrides = {**(read_config_file(config_file) if config_file else {}), **parse_assignments(assignments)}
     config = RunConfig(
+        overrides=tuple(overrides.items()),
         agents=_names(agents),
         split=split,
         pretrain=_names(pretrain),
@@ -65,3 +76,23 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> 
         return
     run(config, plan)
     click.echo(f"{len(plan.jobs)} jobs complete in {config.out}")
+
+
+@click.command("status")
+@click.argument("runs_dir", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def status_command(runs_dir: Path, as_json: bool) -> None:
+    """Show each job of RUNS_DIR: done, running, failed or pending, its last evaluation, steps/s and ETA.
+
+    A failed job shows the first line of its error; a stopped one continues with `xtra-bench run ... --resume`.
+
+    Example: xtra-bench status runs/demo
+    """
+    from xtra_bench.runner.status import format_status, run_status
+
+    rows = run_status(runs_dir)
+    if as_json:
+        echo_json([r.to_json() for r in rows])
+        return
+    for line in format_status(rows):
+        click.echo(line)

@@ -56,6 +56,11 @@ class RunConfig:
     """Continue unfinished jobs from their last checkpoint (finished jobs are always skipped)."""
     progress: bool = True
     """Show a progress bar."""
+    collect_missing: bool = False
+    """Make missing pretraining datasets with the data recipe of the preset's name before stage 1 (see ``runner.datasets``)."""
+    overrides: tuple[tuple[str, object], ...] = ()
+    """(config field, value) pairs applied to every agent whose configs have the field (``--set``,
+    ``--config``); a text value is parsed by the field's type. See ``xtra_bench.runner.overrides``."""
 
     def __post_init__(self):
         if self.split and self.pretrain:

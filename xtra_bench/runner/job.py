@@ -61,7 +61,7 @@ def _start_agent(job: Job, store: JobStore, protocol: Protocol, runs_dir: Path, 
     if progress is not None:
         store.rewind(progress)
         return registry.load_checkpoint(store.checkpoint, device=device), progress
-    agent = registry.make(job.agent, make_spec(job.target), preset=job.preset, seed=job.seed, device=device)
+    agent = registry.make(job.agent, make_spec(job.target), preset=job.preset, seed=job.seed, device=device, overrides=dict(job.overrides))
     config = {
         **job.identity(protocol.hash(), protocol.env_steps, protocol.eval_episodes),
         "device": device,
@@ -95,6 +95,7 @@ def run_job(job: Job, protocol: Protocol, runs_dir: Path, *, device: str, thread
 def _run_job(job: Job, protocol: Protocol, runs_dir: Path, device: str, report: Reporter) -> float:
     store = JobStore(job.dir(runs_dir))
     agent, progress = _start_agent(job, store, protocol, runs_dir, device)
+    report(Event(job.key, "start", progress.step))
     clock = _Clock(progress.wall_seconds)
     log = JobLog(store.metrics, store.tensorboard, rows=progress.metrics_rows, step=progress.step)
     steps = StepReporter(job.key, report)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xtra_bench.agents import Agent
 from xtra_bench.protocol import Split, custom_split, get_split
+from xtra_bench.runner.overrides import Overrides, overrides_hash, overrides_json
 
 
 def has_stage1(cls: type[Agent]) -> bool:
@@ -40,6 +41,10 @@ class Stage1:
         sha256s: the checksum of each dataset file.
         spec_game: the game the stage-1 agent is built for (a target of the split; stage-1
             artifacts are shared across targets, so they must not depend on it).
+        overrides: the agent's config overrides. They are part of ``hash`` but not of the
+            directory: the agent keys its artifacts by its configs, so runs with other overrides
+            reuse whatever does not depend on them (XTRA's teachers when only the student's
+            settings change); each set of overrides has its own completion marker.
     """
 
     group: str
@@ -50,20 +55,32 @@ class Stage1:
     dataset_paths: tuple[Path, ...]
     sha256s: tuple[str, ...]
     spec_game: str
+    overrides: Overrides = ()
 
     def to_json(self) -> dict:
-        """The inputs the hash covers."""
+        """The inputs the hash covers (overrides only when there are some, so older hashes stay valid)."""
         datasets = [{"game": g, "id": i, "sha256": s} for g, i, s in zip(self.games, self.dataset_ids, self.sha256s)]
-        return {"group": self.group, "preset": self.preset, "datasets": datasets}
+        extra = {"overrides": overrides_json(self.overrides)} if self.overrides else {}
+        return {"group": self.group, "preset": self.preset, "datasets": datasets, **extra}
 
     @property
     def hash(self) -> str:
-        """16 hex digits of the sha256 of ``to_json()``: the name of its cache directory."""
-        blob = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """16 hex digits of the sha256 of ``to_json()``: the stage-1 task's name."""
+        return _hash16(self.to_json())
+
+    @property
+    def suffix(self) -> str:
+        """"" without overrides, else ``-<hash>``: the suffix of its record and completion marker."""
+        return f"-{self.hash}" if self.overrides else ""
 
     def workdir(self, runs_dir: Path) -> Path:
-        return Path(runs_dir) / "stage1" / self.hash
+        """``stage1/<hash of the inputs without overrides>``: shared by every set of overrides."""
+        return Path(runs_dir) / "stage1" / _hash16(dataclasses.replace(self, overrides=()).to_json())
+
+
+def _hash16(obj: dict) -> str:
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +95,7 @@ class Job:
         pretrain: the target's pretraining games.
         preset: hyper-parameter preset.
         stage1: the shared stage-1 work, or None for an agent without stage 1.
+        overrides: the agent's config overrides (``--set``, ``--config``).
     """
 
     agent: str
@@ -87,14 +105,23 @@ class Job:
     pretrain: tuple[str, ...]
     preset: str
     stage1: Stage1 | None = None
+    overrides: Overrides = ()
+
+    @property
+    def method(self) -> str:
+        """The agent, or ``<agent>@<overrides hash>`` with overrides: its directory under ``jobs/``.
+
+        Runs with other overrides thus never share a job directory, and one results tree holds a sweep.
+        """
+        return f"{self.agent}@{overrides_hash(self.overrides)}" if self.overrides else self.agent
 
     @property
     def key(self) -> str:
-        """``<agent>/<target>/seed-<s>``: its place under ``jobs/`` and its name in messages."""
-        return f"{self.agent}/{self.target}/seed-{self.seed}"
+        """``<method>/<target>/seed-<s>``: its place under ``jobs/`` and its name in messages."""
+        return f"{self.method}/{self.target}/seed-{self.seed}"
 
     def dir(self, runs_dir: Path) -> Path:
-        return Path(runs_dir) / "jobs" / self.agent / self.target / f"seed-{self.seed}"
+        return Path(runs_dir) / "jobs" / self.method / self.target / f"seed-{self.seed}"
 
     def identity(self, protocol_hash: str, env_steps: int, eval_episodes: int) -> dict:
         """The fields of ``config.json`` that say which job this is; a directory with others holds another job."""
@@ -109,6 +136,7 @@ class Job:
             "eval_episodes": eval_episodes,
             "protocol_hash": protocol_hash,
             "stage1": self.stage1.hash if self.stage1 else None,
+            "overrides": overrides_json(self.overrides),
         }
 
 
@@ -125,7 +153,12 @@ def resolve_split(split: str | None, pretrain: tuple[str, ...], targets: tuple[s
 
 
 def expand_jobs(
-    agents: tuple[str, ...], split: Split, seeds: tuple[int, ...], preset: str, stage1: dict[tuple[str, str], Stage1]
+    agents: tuple[str, ...],
+    split: Split,
+    seeds: tuple[int, ...],
+    preset: str,
+    stage1: dict[tuple[str, str], Stage1],
+    overrides: dict[str, Overrides] | None = None,
 ) -> list[Job]:
     """Every (agent, target, seed) of a run, agent-major, then target, then seed.
 
@@ -135,9 +168,11 @@ def expand_jobs(
         seeds: training seeds.
         preset: hyper-parameter preset.
         stage1: (agent, target) -> its stage-1 work, for agents that have one.
+        overrides: agent -> its typed config overrides (none when absent).
     """
+    overrides = overrides or {}
     return [
-        Job(agent, target, seed, split.name, split.pretrain[target], preset, stage1.get((agent, target)))
+        Job(agent, target, seed, split.name, split.pretrain[target], preset, stage1.get((agent, target)), overrides.get(agent, ()))
         for agent in agents
         for target in split.targets
         for seed in seeds

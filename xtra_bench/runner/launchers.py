@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from xtra_bench.errors import XtraBenchError
+from xtra_bench.runner.heartbeat import Heartbeat
 from xtra_bench.runner.progress import Event, Reporter
 from xtra_bench.runner.store import ERROR_LOG
 
@@ -54,16 +55,21 @@ def execute(task: Task, report: Reporter) -> Outcome:
     """Runs a task, turning its failure into an ``Outcome`` so one failed job does not stop the others.
 
     A user error (``XtraBenchError``) keeps its message; anything else is a bug or a crash, whose
-    traceback goes to ``log_dir/error.log``.
+    traceback goes to ``log_dir/error.log`` (a user error's message goes there too, for ``xtra-bench
+    status``). While the task runs, ``log_dir/heartbeat.json`` says so.
     """
+    log = Path(task.log_dir) / ERROR_LOG
+    log.unlink(missing_ok=True)  # of an earlier attempt
     try:
-        task.fn(**task.kwargs, report=report)
+        with Heartbeat(task.log_dir) as beat:
+            task.fn(**task.kwargs, report=beat.reporter(report))
     except XtraBenchError as exc:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"{exc}\n")
         return Outcome(task.label, str(exc))
     except Exception as exc:  # noqa: BLE001 - reported per task; the run goes on with the other tasks
-        log = Path(task.log_dir) / ERROR_LOG
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc())
+        log.write_text(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
         return Outcome(task.label, f"{type(exc).__name__}: {exc} (traceback in {log})")
     return Outcome(task.label)
 

@@ -15,8 +15,9 @@ class Event:
 
     Attributes:
         task: the job key (``agent/target/seed-s``) or ``stage1/<hash>``.
-        kind: "steps" (``value`` more agent steps), "eval" (``value`` = mean return of a periodic
-            evaluation), "final" (mean return of the final evaluation) or "done".
+        kind: "start" (a job begins at agent step ``value``), "steps" (``value`` more agent steps),
+            "eval" (``value`` = mean return of a periodic evaluation), "final" (mean return of the
+            final evaluation) or "done".
         value: see ``kind``.
     """
 

@@ -9,13 +9,18 @@ from xtra_bench import agents
 from xtra_bench.agents import PRESETS
 from xtra_bench.data.registry import Registry
 from xtra_bench.errors import ConfigError, UnknownNameError, XtraBenchError
+from xtra_bench.presets import overrides_label
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner.config import RunConfig, resolve_device, torch_threads
 from xtra_bench.runner.job import run_job
+from xtra_bench.data.errors import DatasetError
+from xtra_bench.runner.datasets import Missing, collect_dataset, find_missing, missing_message
 from xtra_bench.runner.jobs import Job, Stage1, expand_jobs, has_stage1, resolve_split, stage1_group
 from xtra_bench.runner.launchers import Outcome, Task, make_launcher
+from xtra_bench.runner.overrides import Overrides, resolve_overrides
 from xtra_bench.runner.progress import RunProgress
 from xtra_bench.runner.stage1 import is_complete, resolve_stage1, run_stage1
+from xtra_bench.runner.status import record_plan
 from xtra_bench.runner.store import JobStore, check_protocol, write_protocol
 
 
@@ -29,6 +34,8 @@ class Plan:
         done: keys of the jobs already complete (skipped).
         resume_steps: key -> checkpoint step of each unfinished job that will resume (0: no checkpoint yet).
         stage1: stage-1 work still to do.
+        collect: pretraining datasets that ``--collect-missing`` makes first; while there are some,
+            stage 1 and the jobs' state are not known yet (``run`` plans again once they exist).
     """
 
     protocol: Protocol
@@ -36,6 +43,7 @@ class Plan:
     done: frozenset[str]
     resume_steps: dict[str, int]
     stage1: tuple[Stage1, ...]
+    collect: tuple[Missing, ...] = ()
 
     @property
     def todo(self) -> list[Job]:
@@ -45,14 +53,21 @@ class Plan:
         """One line: how many jobs are new, resumed and done, and the stage-1 work to do first."""
         resumed = len(self.resume_steps)
         new = len(self.jobs) - len(self.done) - resumed
+        if self.collect:
+            return f"{len(self.jobs)} jobs, planned once {len(self.collect)} pretraining dataset(s) are collected (protocol {self.protocol.hash()})"
         stage1 = f"; {len(self.stage1)} stage-1 task(s) first" if self.stage1 else ""
         return f"{len(self.jobs)} jobs: {new} new, {resumed} to resume, {len(self.done)} done{stage1} (protocol {self.protocol.hash()})"
 
     def describe(self) -> list[str]:
         """One line per stage-1 task and job, saying what will happen to it."""
-        lines = [f"stage1/{s.hash}: {', '.join(s.agents)} pretrain(s) on {', '.join(s.games)}" for s in self.stage1]
+        lines = [f"collect/{m.game}: {m.command}" for m in self.collect]
+        lines += [f"stage1/{s.hash}: {', '.join(s.agents)} pretrain(s) on {', '.join(s.games)}" for s in self.stage1]
+        methods = {job.method: job for job in self.jobs if job.overrides}
+        lines += [f"{m}: {job.agent} with {overrides_label(dict(job.overrides))}" for m, job in methods.items()]
         for job in self.jobs:
-            if job.key in self.done:
+            if self.collect:
+                status = "after the datasets"
+            elif job.key in self.done:
                 status = "done, skipped"
             elif job.key in self.resume_steps:
                 status = f"resumes at step {self.resume_steps[job.key]}"
@@ -62,36 +77,47 @@ class Plan:
         return lines
 
 
-def _stage1_of_jobs(config: RunConfig, split, registry) -> dict[tuple[str, str], Stage1]:
+def _stage1_of_jobs(config: RunConfig, split, registry, overrides: dict[str, Overrides]) -> dict[tuple[str, str], Stage1]:
     """(agent, target) -> stage-1 work, for the agents that have a stage 1; finds every dataset first."""
     staged = [a for a in config.agents if has_stage1(registry.info(a).cls)]
     if not staged:
         return {}
     datasets = Registry.load()
-    # One stage 1 per (group, pretraining set): ablations and targets sharing it share its directory.
-    members: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    first_target: dict[tuple[str, tuple[str, ...]], str] = {}
+    # One stage 1 per (group, pretraining set, overrides): ablations and targets sharing it share its directory.
+    members: dict[tuple[str, tuple[str, ...], Overrides], list[str]] = {}
+    first_target: dict[tuple[str, tuple[str, ...], Overrides], str] = {}
     for agent in staged:
         group = stage1_group(registry.info(agent).cls)
         for target in split.targets:
-            key = (group, split.pretrain[target])
+            key = (group, split.pretrain[target], overrides[agent])
             first_target.setdefault(key, target)
             if agent not in members.setdefault(key, []):
                 members[key].append(agent)
     found = {
-        key: resolve_stage1(key[0], names, config.preset, key[1], config.datasets, first_target[key], datasets)
+        key: dataclasses.replace(
+            resolve_stage1(key[0], names, config.preset, key[1], config.datasets, first_target[key], datasets, recipe=config.preset),
+            overrides=key[2],
+        )
         for key, names in members.items()
     }
     return {
-        (agent, target): found[stage1_group(registry.info(agent).cls), split.pretrain[target]]
+        (agent, target): found[stage1_group(registry.info(agent).cls), split.pretrain[target], overrides[agent]]
         for agent in staged
         for target in split.targets
     }
 
 
+def _missing_datasets(config: RunConfig, split, registry) -> list[Missing]:
+    """Every pretraining dataset the run's stage 1 needs and cannot find (none without an agent that has a stage 1)."""
+    if not any(has_stage1(registry.info(a).cls) for a in config.agents):
+        return []
+    games = [g for target in split.targets for g in split.pretrain[target]]
+    return find_missing(games, config.datasets, Registry.load(), config.preset)
+
+
 def _check_existing(job: Job, store: JobStore, protocol: Protocol) -> None:
     """Refuses a job directory that holds another job (another preset, budget or split)."""
-    recorded = store.read_config()
+    recorded = {"overrides": {}, **store.read_config()}  # trees from before overrides have none
     expected = job.identity(protocol.hash(), protocol.env_steps, protocol.eval_episodes)
     differ = [k for k, v in expected.items() if recorded.get(k) != v]
     if differ:
@@ -118,8 +144,15 @@ def plan_run(config: RunConfig) -> Plan:
     check_protocol(config.out, protocol)
     if config.launcher == "local":
         resolve_device(config.device)
-    stage1 = _stage1_of_jobs(config, split, registry)
-    jobs = expand_jobs(config.agents, split, config.seeds, config.preset, stage1)
+    overrides = resolve_overrides({a: registry.info(a).cls for a in config.agents}, config.preset, dict(config.overrides))
+    missing = _missing_datasets(config, split, registry)
+    if missing:
+        if not config.collect_missing:
+            raise DatasetError(missing_message(missing))
+        jobs = expand_jobs(config.agents, split, config.seeds, config.preset, {}, overrides)
+        return Plan(protocol, tuple(jobs), frozenset(), {}, (), tuple(missing))
+    stage1 = _stage1_of_jobs(config, split, registry, overrides)
+    jobs = expand_jobs(config.agents, split, config.seeds, config.preset, stage1, overrides)
     done, resume_steps, unfinished = set(), {}, []
     for job in jobs:
         store = JobStore(job.dir(config.out))
@@ -151,6 +184,22 @@ def _failures(outcomes: list[Outcome], what: str) -> None:
         raise XtraBenchError(f"{len(failed)} of {len(outcomes)} {what} failed: {details}")
 
 
+def _collect(config: RunConfig, missing: tuple[Missing, ...]) -> None:
+    """Runs the data recipe for every missing dataset, on the run's launcher, before anything else."""
+    gpus = config.gpus_per_job if config.gpus_per_job is not None else (1.0 if config.device == "cuda" else 0.0)
+    tasks = []
+    for m in missing:
+        log_dir = Path(config.out) / "collect" / m.game  # its heartbeat and error.log; the data goes to the data cache
+        kwargs = {"missing": m, "recipe": config.preset, "device": config.device, "threads": torch_threads(config.cpus_per_job)}
+        tasks.append(Task(f"collect/{m.game}", collect_dataset, kwargs, log_dir, num_cpus=config.cpus_per_job, num_gpus=gpus))
+    progress = RunProgress(len(tasks), 0, 0, enabled=config.progress)
+    try:
+        with make_launcher(config.launcher, workers=config.workers, ray_address=config.ray_address) as launcher:
+            _failures(launcher.run(tasks, progress), "dataset collections")
+    finally:
+        progress.close()
+
+
 def run(config: RunConfig, plan: Plan | None = None) -> Plan:
     """Runs every unfinished job of ``config`` (stage 1 first) and writes the results tree.
 
@@ -167,7 +216,11 @@ def run(config: RunConfig, plan: Plan | None = None) -> Plan:
     """
     plan = plan or plan_run(config)
     out = Path(config.out)
+    if plan.collect:
+        _collect(config, plan.collect)
+        plan = plan_run(config)
     write_protocol(out, plan.protocol)
+    record_plan(out, [{"key": j.key, "agent": j.agent, "target": j.target, "seed": j.seed, "env_steps": plan.protocol.env_steps} for j in plan.jobs])
     gpus = config.gpus_per_job if config.gpus_per_job is not None else (1.0 if config.device == "cuda" else 0.0)
     resources = {"num_cpus": config.cpus_per_job, "num_gpus": gpus}
     common = {"runs_dir": out, "device": config.device, "threads": torch_threads(config.cpus_per_job)}

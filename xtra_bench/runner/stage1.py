@@ -8,6 +8,7 @@ from pathlib import Path
 from xtra_bench import agents
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import file_sha256, read_sidecar
+from xtra_bench.data.recipe import find_pretraining_dataset
 from xtra_bench.data.registry import Registry
 from xtra_bench.data.store import resolve
 from xtra_bench.envs import make_spec
@@ -21,14 +22,15 @@ from xtra_bench.runner.store import DONE_FILE, write_json
 STAGE1_FILE = "stage1.json"
 
 
-def dataset_for(game: str, template: str | None, registry: Registry) -> str:
+def dataset_for(game: str, template: str | None, registry: Registry, recipe: str | None = None) -> str:
     """The dataset id (or path) of a pretraining game.
 
     Args:
         game: catalog name.
         template: an id or path with ``{game}`` standing for the game; None: the registry's only
-            dataset of the game.
+            dataset of the game, else (with ``recipe``) a published or recipe-made dataset in the data cache.
         registry: the dataset manifest.
+        recipe: the data recipe whose datasets stand in for a game the registry lists none of.
 
     Raises:
         DatasetError: the registry has no dataset of the game, or several and no template chooses.
@@ -39,6 +41,8 @@ def dataset_for(game: str, template: str | None, registry: Registry) -> str:
             raise ConfigError(f"--datasets {template!r} must contain {{game}}, e.g. 'xtra/{{game}}/random-sample-v1'")
         return template.replace("{game}", game)
     ids = [i for i in registry.ids() if registry.get(i).game == game]
+    if not ids and recipe is not None and (made := find_pretraining_dataset(game, recipe)) is not None:
+        return str(made)
     if not ids:
         raise DatasetError(
             f"the registry ({registry.source}) lists no dataset of {game}; collect one with"
@@ -50,7 +54,14 @@ def dataset_for(game: str, template: str | None, registry: Registry) -> str:
 
 
 def resolve_stage1(
-    group: str, agents: Sequence[str], preset: str, games: Sequence[str], template: str | None, spec_game: str, registry: Registry
+    group: str,
+    agents: Sequence[str],
+    preset: str,
+    games: Sequence[str],
+    template: str | None,
+    spec_game: str,
+    registry: Registry,
+    recipe: str | None = None,
 ) -> Stage1:
     """Finds every pretraining dataset of one stage-1 input and its checksum.
 
@@ -60,7 +71,7 @@ def resolve_stage1(
     """
     ids, paths, sums = [], [], []
     for game in games:
-        dataset_id = dataset_for(game, template, registry)
+        dataset_id = dataset_for(game, template, registry, recipe)
         path, entry = resolve(dataset_id, registry=registry)
         if entry is not None:
             sha256 = entry.dataset_file.sha256
@@ -74,7 +85,7 @@ def resolve_stage1(
 
 
 def is_complete(stage1: Stage1, runs_dir: Path) -> bool:
-    return (stage1.workdir(runs_dir) / DONE_FILE).is_file()
+    return (stage1.workdir(runs_dir) / (DONE_FILE + stage1.suffix)).is_file()
 
 
 def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1, report: Reporter) -> None:
@@ -87,11 +98,19 @@ def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1,
     label = f"stage1/{stage1.hash}"
     if not is_complete(stage1, runs_dir):
         workdir.mkdir(parents=True, exist_ok=True)
-        write_json(workdir / STAGE1_FILE, {**stage1.to_json(), "games": list(stage1.games)})
+        record = STAGE1_FILE.replace(".json", stage1.suffix + ".json")
+        write_json(workdir / record, {**stage1.to_json(), "games": list(stage1.games)})
         registry = agents.default_registry()
         with torch_threads(threads):
             for name in stage1.agents:
-                agent = registry.make(name, make_spec(stage1.spec_game), preset=stage1.preset, seed=0, device=resolve_device(device))
+                agent = registry.make(
+                    name,
+                    make_spec(stage1.spec_game),
+                    preset=stage1.preset,
+                    seed=0,
+                    device=resolve_device(device),
+                    overrides=dict(stage1.overrides),
+                )
                 agent.pretrain(list(stage1.dataset_paths), workdir)
-        write_json(workdir / DONE_FILE, {"agents": list(stage1.agents)})
+        write_json(workdir / (DONE_FILE + stage1.suffix), {"agents": list(stage1.agents)})
     report(Event(label, "done"))

@@ -3,15 +3,19 @@
 ```
 RUNS_DIR/
   protocol.json                 {"hash", "protocol"}: the rules every result below was measured under
-  jobs/<agent>/<target>/seed-<s>/
-    config.json                 the job's resolved settings (see ``Job.config``) and the agent's hyper-parameters
+  plan.json                     {"jobs": {key: {"agent", "target", "seed", "env_steps"}}}: every job a run asked for (``xtra-bench status``)
+  jobs/<method>/<target>/seed-<s>/   <method>: the agent, or <agent>@<hash of its --set overrides>
+    config.json                 the job's resolved settings (see ``Job.config``), its overrides and the agent's hyper-parameters
     metrics.jsonl               {"step": env steps, "<name>": float, ...} per line
     evals.jsonl                 {"step", "kind": "periodic"|"final", "episode", "return"} per evaluation episode
     checkpoint/                 the agent's latest checkpoint plus ``job_progress.json``, for --resume
     DONE                        {"finished_at", "wall_seconds"}; present only when the job is complete
     tensorboard/                TensorBoard scalars, when TensorBoard is installed
-    error.log                   the traceback of a job that failed unexpectedly
-  stage1/<hash>/                stage-1 artifacts shared by jobs (``stage1.json`` names the inputs, DONE marks them complete)
+    error.log                   why the job failed: the error's message, or the traceback of an unexpected failure
+    heartbeat.json              written every few seconds while the job runs: steps, steps/s (``xtra-bench status``)
+  collect/<game>/               heartbeat and error.log of a dataset that --collect-missing made (the data is in the data cache)
+  stage1/<hash>/                stage-1 artifacts shared by jobs (``stage1.json`` names the inputs, DONE marks them complete;
+                                with overrides ``stage1-<h>.json`` and ``DONE-<h>``, h the hash of inputs and overrides)
 ```
 
 Rows reach ``evals.jsonl`` only after a whole evaluation has completed. A checkpoint records how
