@@ -48,6 +48,7 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> 
     from xtra_bench.protocol import parse_seeds
     from xtra_bench.runner.config import RunConfig
     from xtra_bench.runner.run import plan_run, run
+    from xtra_bench.runner.store import results_lock
 
     config = RunConfig(
         agents=_names(agents),
@@ -57,11 +58,13 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> 
         seeds=parse_seeds(seeds),
         **options,
     )
-    plan = plan_run(config)
-    click.echo(plan.summary())
     if dry_run:
-        for line in plan.describe():
+        plan = plan_run(config)
+        for line in [plan.summary(), *plan.describe()]:
             click.echo(line)
         return
-    run(config, plan)
+    with results_lock(config.out):
+        plan = plan_run(config)
+        click.echo(plan.summary())
+        run(config, plan)
     click.echo(f"{len(plan.jobs)} jobs complete in {config.out}")

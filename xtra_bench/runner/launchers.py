@@ -60,6 +60,8 @@ def execute(task: Task, report: Reporter) -> Outcome:
         task.fn(**task.kwargs, report=report)
     except XtraBenchError as exc:
         return Outcome(task.label, str(exc))
+    except OSError as exc:  # a full disk, a read-only or vanished --out: the message names the file
+        return Outcome(task.label, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except Exception as exc:  # noqa: BLE001 - reported per task; the run goes on with the other tasks
         log = Path(task.log_dir) / ERROR_LOG
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from xtra_bench.agents import PRESETS
 from xtra_bench.data.registry import Registry
 from xtra_bench.errors import ConfigError, UnknownNameError, XtraBenchError
 from xtra_bench.protocol import Protocol
-from xtra_bench.runner.config import RunConfig, resolve_device, torch_threads
+from xtra_bench.runner.config import MAX_JOBS, RunConfig, resolve_device, torch_threads
 from xtra_bench.runner.job import run_job
 from xtra_bench.runner.jobs import Job, Stage1, expand_jobs, has_stage1, resolve_split
 from xtra_bench.runner.launchers import Outcome, Task, make_launcher
@@ -105,6 +105,9 @@ def plan_run(config: RunConfig) -> Plan:
         raise UnknownNameError(f"unknown preset {config.preset!r}; choose one of {', '.join(PRESETS)}")
     protocol = config.protocol()
     split = resolve_split(config.split, config.pretrain, config.targets)
+    count = len(config.agents) * len(split.targets) * len(config.seeds)
+    if count > MAX_JOBS:
+        raise ConfigError(f"the run expands to {count} jobs, more than {MAX_JOBS}; run fewer agents, targets or seeds at once")
     check_protocol(config.out, protocol)
     if config.launcher == "local":
         resolve_device(config.device)
