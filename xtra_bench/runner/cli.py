@@ -48,7 +48,6 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> 
     from xtra_bench.protocol import parse_seeds
     from xtra_bench.runner.config import RunConfig
     from xtra_bench.runner.run import plan_run, run
-    from xtra_bench.runner.store import results_lock
 
     config = RunConfig(
         agents=_names(agents),
@@ -58,13 +57,10 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, **options) -> 
         seeds=parse_seeds(seeds),
         **options,
     )
+    plan = plan_run(config)
     if dry_run:
-        plan = plan_run(config)
         for line in [plan.summary(), *plan.describe()]:
             click.echo(line)
         return
-    with results_lock(config.out):
-        plan = plan_run(config)
-        click.echo(plan.summary())
-        run(config, plan)
+    run(config, plan, announce=click.echo)
     click.echo(f"{len(plan.jobs)} jobs complete in {config.out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from xtra_bench import agents
@@ -16,7 +17,7 @@ from xtra_bench.runner.jobs import Job, Stage1, expand_jobs, has_stage1, resolve
 from xtra_bench.runner.launchers import Outcome, Task, make_launcher
 from xtra_bench.runner.progress import RunProgress
 from xtra_bench.runner.stage1 import is_complete, resolve_stage1, run_stage1
-from xtra_bench.runner.store import JobStore, check_protocol, write_protocol
+from xtra_bench.runner.store import JobStore, check_protocol, results_lock, write_protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,21 +145,33 @@ def _failures(outcomes: list[Outcome], what: str) -> None:
         raise XtraBenchError(f"{len(failed)} of {len(outcomes)} {what} failed: {details}")
 
 
-def run(config: RunConfig, plan: Plan | None = None) -> Plan:
+def run(config: RunConfig, plan: Plan | None = None, announce: Callable[[str], None] | None = None) -> Plan:
     """Runs every unfinished job of ``config`` (stage 1 first) and writes the results tree.
+
+    The results directory is locked for the run, so a second process on it refuses at once; each
+    job is locked too, and one that another process finished in the meantime is skipped.
 
     Args:
         config: the run's settings.
         plan: the result of ``plan_run(config)``, when the caller already has it.
+        announce: receives the plan's summary line once the lock is held.
 
     Returns:
         The plan that was carried out.
 
     Raises:
+        LockedError: another process is writing ``config.out``.
         XtraBenchError: see ``plan_run``; and, after the other jobs have finished, a line naming
             every job that failed.
     """
     plan = plan or plan_run(config)
+    with results_lock(config.out):
+        if announce is not None:
+            announce(plan.summary())
+        return _run(config, plan)
+
+
+def _run(config: RunConfig, plan: Plan) -> Plan:
     out = Path(config.out)
     write_protocol(out, plan.protocol)
     gpus = config.gpus_per_job if config.gpus_per_job is not None else (1.0 if config.device == "cuda" else 0.0)
