@@ -14,7 +14,8 @@ import pytest
 from xtra_bench.data import DatasetMeta, Episode, write_dataset
 
 FRAME_SHAPE = (3, 3, 2)
-ACTION_SET = (0, 1, 3)
+ACTION_SET = (0, 4, 3)
+"""MinAtar-Breakout's, so the datasets pass the catalog check of ``verify``."""
 
 
 def tagged_episode(
@@ -54,7 +55,7 @@ def tagged_episode(
 def synthetic_meta(dataset_id: str = "test/Synthetic/random-v1") -> DatasetMeta:
     return DatasetMeta(
         dataset_id=dataset_id,
-        game="Synthetic",
+        game="MinAtar-Breakout",
         suite="minatar",
         frame_shape=FRAME_SHAPE,
         action_set=ACTION_SET,

@@ -70,11 +70,11 @@ def label(dataset, teacher_id, policy):
 
 
 def test_targets_are_teacher_policies_in_the_games_head_entries(synthetic_dataset):
-    # The synthetic game's actions are the shared ids (0, 1, 3).
+    # The synthetic game's actions are the shared ids (0, 4, 3) of MinAtar-Breakout.
     task = open_one(synthetic_dataset, use_targets=True)
     assert not task.has_targets and find_targets(synthetic_dataset) is None
     _, target = task_rows(task, 32, use_targets=True)
-    assert (target.sum(1) == 1).all() and (target[:, [2] + list(range(4, 18))] == 0).all()
+    assert (target.sum(1) == 1).all() and (target[:, [1, 2] + list(range(5, 18))] == 0).all()
 
     dataset = Dataset(synthetic_dataset)
     policy = np.tile(np.float32([0.2, 0.3, 0.5]), (dataset.header.num_rows, 1))
@@ -83,7 +83,7 @@ def test_targets_are_teacher_policies_in_the_games_head_entries(synthetic_datase
     assert task.has_targets
     _, target = task_rows(task, 32, use_targets=True)
     expected = np.zeros(18, np.float32)
-    expected[[0, 1, 3]] = [0.2, 0.3, 0.5]
+    expected[[0, 4, 3]] = [0.2, 0.3, 0.5]
     np.testing.assert_allclose(target, np.tile(expected, (32, 1)))
     _, actions_only = task_rows(open_one(synthetic_dataset, use_targets=False), 32, use_targets=False)
     assert (actions_only.max(1) == 1).all()

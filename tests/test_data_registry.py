@@ -79,7 +79,7 @@ def test_publish_then_download_by_id_then_open_and_verify(mirror, isolated_data_
     listed = json.loads(run_cli("datasets", "list", "--json").output)
     assert listed[0]["id"] == "test/Synthetic/random-v1" and listed[0]["cached"] is True
     info = json.loads(run_cli("datasets", "info", "test/Synthetic/random-v1", "--json").output)
-    assert info["num_episodes"] == 3 and info["game"] == "Synthetic"
+    assert info["num_episodes"] == 3 and info["game"] == "MinAtar-Breakout"
 
     result = run_cli("datasets", "delete", "test/Synthetic/random-v1", "--yes")
     assert result.exit_code == 0 and not cached.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import json
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -193,7 +194,16 @@ class AgentRegistry:
     def load_checkpoint(self, path: Path, *, device: str = "cpu") -> Agent:
         """Restores an agent from a checkpoint directory, whichever agent wrote it."""
         meta = read_checkpoint_meta(path)
-        return self.info(meta["agent"]).cls.load(Path(path), device=device)
+        cls = self.info(meta["agent"]).cls
+        try:
+            return cls.load(Path(path), device=device)
+        except pickle.UnpicklingError:
+            # torch's own message suggests weights_only=False, which would run code from the file.
+            raise XtraBenchError(
+                f"{path} holds more than plain weights (objects that only unpickling could rebuild); refusing to load it"
+            ) from None
+        except (KeyError, TypeError, ValueError, RuntimeError, EOFError) as exc:
+            raise XtraBenchError(f"{path} is not a readable {meta['agent']} checkpoint ({type(exc).__name__}: {exc})".splitlines()[0]) from None
 
 
 CHECKPOINT_META = "agent.json"
@@ -211,7 +221,13 @@ def read_checkpoint_meta(path: Path) -> dict:
     meta_file = Path(path) / CHECKPOINT_META
     if not meta_file.is_file():
         raise XtraBenchError(f"{path} is not an agent checkpoint (no {CHECKPOINT_META} inside)")
-    return json.loads(meta_file.read_text())
+    try:
+        meta = json.loads(meta_file.read_text())
+    except ValueError:
+        raise XtraBenchError(f"{meta_file} is not valid JSON; the checkpoint is damaged") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("agent"), str):
+        raise XtraBenchError(f"{meta_file} does not name the agent that wrote it; the checkpoint is damaged")
+    return meta
 
 
 class RandomAgent(Agent):

@@ -9,6 +9,7 @@ import click
 
 from xtra_bench import __version__
 from xtra_bench.cli_options import echo_json, json_option
+from xtra_bench.crash_log import one_line, write_crash_log
 from xtra_bench.data.cli import collect_command, datasets_group
 from xtra_bench.errors import XtraBenchError
 from xtra_bench.report.cli import report_command
@@ -16,13 +17,29 @@ from xtra_bench.runner.cli import run_command, status_command
 
 
 class _Group(click.Group):
-    """Turns library errors a user can fix into one 'Error: ...' line and exit code 1."""
+    """Turns every error into one 'Error: ...' line and exit code 1, never a traceback.
+
+    Library errors a user can fix keep their message; an operating-system error names the file; any
+    other exception is a bug, whose traceback goes to a log file that the line names.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["xtra_bench.argv"] = list(args)  # for the message of an unexpected error
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except XtraBenchError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"cannot use{where}: {exc.strerror or exc}") from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, logged, one line shown
+            argv = ctx.meta.get("xtra_bench.argv", [])
+            raise click.ClickException(one_line(exc, argv, write_crash_log(exc, argv))) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -114,6 +114,10 @@ def custom_split(pretrain: str | Sequence[str], targets: str | Sequence[str]) ->
     return fixed_pretraining("custom", as_list(pretrain), as_list(targets))
 
 
+MAX_SEEDS = 1000
+"""Most seeds one run may name (the protocol's is 5): a typo must not expand into a billion jobs."""
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """Parses '0-4', '3' or '0,2,5' into a tuple of distinct non-negative seeds, in order."""
     seeds: list[int] = []
@@ -124,6 +128,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
                 lo, hi = (int(x) for x in part.split("-", 1))
                 if hi < lo:
                     raise ConfigError(f"seed range {part!r} runs backwards; write it as {hi}-{lo}")
+                if hi - lo + 1 + len(seeds) > MAX_SEEDS:
+                    raise ConfigError(f"seeds {text!r} are more than {MAX_SEEDS}; run fewer at once")
                 seeds.extend(range(lo, hi + 1))
             else:
                 seeds.append(int(part))

@@ -26,17 +26,18 @@ class Dataset:
         episode_indices: the episodes of the view (default: all), as indices into the file.
 
     Raises:
-        DatasetError: the file is missing, unreadable, of another version or inconsistent.
+        DatasetError: the file is missing, unreadable, of another version or inconsistent (a
+            header, array or row that breaks the format: ``format.check_structure``).
     """
 
     def __init__(self, path: Path, episode_indices: Sequence[int] | np.ndarray | None = None):
         self._path = Path(path)
         with open_h5(self._path) as h5:
             self._header = read_header(h5, self._path)
-            is_last = h5["is_last"][:]
-        ends = np.flatnonzero(is_last) + 1
-        if len(ends) != self._header.num_episodes:
-            raise DatasetError(f"{self._path}: {len(ends)} episodes found, the header says {self._header.num_episodes}")
+            columns = {name: h5[name][:] for name in SMALL_COLUMNS}
+        # Every view is checked on opening, so no sampler or agent sees rows that break the format.
+        check_structure(self._header, columns)
+        ends = np.flatnonzero(columns["is_last"]) + 1
         # Row offsets of every episode of the file: episode i spans rows [offsets[i], offsets[i+1]).
         self._offsets = np.concatenate([[0], ends]).astype(np.int64)
         all_episodes = np.arange(self._header.num_episodes)

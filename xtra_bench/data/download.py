@@ -22,10 +22,12 @@ from urllib.parse import unquote, urlsplit
 from xtra_bench.data.errors import ChecksumError, DatasetError
 from xtra_bench.data.format import READABLE_FORMAT_VERSIONS
 from xtra_bench.data.integrity import atomic_write_bytes, file_sha256, install, read_sidecar, remove_file
-from xtra_bench.data.registry import ENTRY_FILE, ManifestEntry, ManifestFile, Registry, cached_file, dataset_dir
+from xtra_bench.data.registry import ENTRY_FILE, LOCK_FILE, ManifestEntry, ManifestFile, Registry, cached_file, dataset_dir
+from xtra_bench.locks import exclusive_lock
 
 _BLOCK = 1 << 16
 HF_REPO_TYPES = {"datasets": "dataset", "models": "model", "spaces": "space"}
+URL_SCHEMES = ("https", "http", "file", "hf")
 
 
 def file_url_path(url: str, base: Path) -> Path:
@@ -50,6 +52,8 @@ def parse_hf_url(url: str) -> tuple[str, str, str, str]:
     revision, _, path = tail.partition("/")
     if not sep or not revision or not path or repo.count("/") not in (1, 2):
         raise DatasetError(f"malformed hf URL {url!r}; expected hf://<owner>/<repo>@<revision>/<path>")
+    if any(part in ("", ".", "..") for part in [*repo.split("/"), *path.split("/")]) or "\\" in rest or ".." in revision:
+        raise DatasetError(f"malformed hf URL {url!r}: empty, '.' or '..' parts are refused")
     repo_type = "dataset"
     if repo.count("/") == 2:
         prefix, repo = repo.split("/", 1)
@@ -91,6 +95,11 @@ def fetch_http(
                     while block := response.read(_BLOCK):
                         out.write(block)
                         bar.update(len(block))
+                        if expected_bytes and out.tell() > expected_bytes:
+                            # A server that sends more than the manifest's size is wrong, or hostile.
+                            out.close()
+                            remove_file(part)
+                            raise DatasetError(f"download of {url} refused: the server sent more than the manifest's {expected_bytes} bytes")
             if not expected_bytes or part.stat().st_size >= expected_bytes:
                 return
             last_error = f"the connection ended after {part.stat().st_size} of {expected_bytes} bytes"
@@ -107,8 +116,12 @@ def fetch_http(
     raise DatasetError(f"download of {url} failed after {retries + 1} attempts: {last_error}")
 
 
-def fetch_hf(url: str, part: Path) -> None:
-    """Downloads an ``hf://`` file through huggingface_hub into ``part``."""
+def fetch_hf(url: str, part: Path, *, expected_bytes: int) -> None:
+    """Downloads an ``hf://`` file through huggingface_hub into ``part``, refusing one of another size than ``expected_bytes``.
+
+    The Hub client streams the file itself and checks it against the size the Hub announces; a
+    file of another size than the manifest's is dropped before it is hashed.
+    """
     from huggingface_hub import hf_hub_download
 
     repo_id, repo_type, revision, path = parse_hf_url(url)
@@ -117,6 +130,9 @@ def fetch_hf(url: str, part: Path) -> None:
             local = hf_hub_download(repo_id, path, repo_type=repo_type, revision=revision, local_dir=tmp)
         except Exception as exc:  # the Hub client raises many types; all mean "not fetched"
             raise DatasetError(f"download of {url} failed: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+        size = Path(local).stat().st_size
+        if size != expected_bytes:
+            raise DatasetError(f"download of {url} refused: it has {size} bytes, the manifest says {expected_bytes}")
         shutil.move(local, part)
 
 
@@ -129,20 +145,26 @@ def fetch(url: str, part: Path, *, expected_bytes: int, manifest_dir: Path, prog
         source = file_url_path(url, manifest_dir)
         if not source.is_file():
             raise DatasetError(f"download of {url} failed: no file at {source}")
+        if source.stat().st_size > expected_bytes:
+            raise DatasetError(f"download of {url} refused: {source} holds more than the manifest's {expected_bytes} bytes")
         shutil.copyfile(source, part)
     elif scheme == "hf":
-        fetch_hf(url, part)
+        fetch_hf(url, part, expected_bytes=expected_bytes)
     else:
         raise DatasetError(f"unsupported URL {url!r}; use https://, http://, file:// or hf://")
 
 
+def _holds(path: Path, f: ManifestFile) -> bool:
+    """True when ``path`` holds the manifest file's bytes: its size, sidecar and recomputed sha256 agree."""
+    try:
+        return path.is_file() and path.stat().st_size == f.bytes and read_sidecar(path) == f.sha256 and file_sha256(path) == f.sha256
+    except DatasetError:  # a damaged sidecar: not a good copy
+        return False
+
+
 def is_cached(entry: ManifestEntry, root: Path | None = None) -> bool:
-    """True when every file of the entry is in the cache with the recorded checksum (sidecars, not bytes)."""
-    for f in entry.files:
-        path = cached_file(entry.id, f.path, root)
-        if not path.is_file() or read_sidecar(path) != f.sha256 or path.stat().st_size != f.bytes:
-            return False
-    return True
+    """True when every file of the entry is in the cache with the manifest's bytes (rehashed, not trusted)."""
+    return all(_holds(cached_file(entry.id, f.path, root), f) for f in entry.files)
 
 
 def _download_file(
@@ -150,7 +172,7 @@ def _download_file(
 ) -> None:
     dest = cached_file(entry.id, f.path, root)
     if dest.exists() and not force:
-        if read_sidecar(dest) == f.sha256 and dest.stat().st_size == f.bytes:
+        if _holds(dest, f):
             return
         raise ChecksumError(
             f"the cached {dest} differs from the manifest's {entry.id}; `xtra-bench datasets verify {entry.id}`"
@@ -200,7 +222,9 @@ def download(
             f"{dataset_id} has format version {entry.format_version}; this xtra-bench reads"
             f" {', '.join(map(str, READABLE_FORMAT_VERSIONS))}"
         )
-    for f in entry.files:
-        _download_file(entry, f, registry, root, force, progress)
-    atomic_write_bytes(dataset_dir(dataset_id, root) / ENTRY_FILE, json.dumps(entry.to_json(), indent=2).encode())
+    directory = dataset_dir(dataset_id, root)
+    with exclusive_lock(directory / LOCK_FILE, f"the cache directory {directory}"):
+        for f in entry.files:
+            _download_file(entry, f, registry, root, force, progress)
+        atomic_write_bytes(directory / ENTRY_FILE, json.dumps(entry.to_json(), indent=2).encode())
     return cached_file(dataset_id, entry.dataset_file.path, root)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from xtra_bench.data.errors import DatasetError
+from xtra_bench.data.validation import int_list_attr, typed_attr
 
 FORMAT_VERSION = 1
 READABLE_FORMAT_VERSIONS: tuple[int, ...] = (1,)
@@ -132,7 +133,7 @@ def check_version(path: Path, attrs: Any, kind: str) -> int:
         raise DatasetError(f"{path} is not {what[kind]} file (its kind is {found_kind or 'missing'!r})")
     if "format_version" not in attrs:
         raise DatasetError(f"{path} has no format_version attribute; it was not written by xtra-bench")
-    version = int(attrs["format_version"])
+    version = typed_attr({"format_version": _plain(attrs["format_version"])}, "format_version", int, path)
     if version not in READABLE_FORMAT_VERSIONS:
         readable = ", ".join(map(str, READABLE_FORMAT_VERSIONS))
         raise DatasetError(
@@ -164,17 +165,19 @@ def read_header(h5: Any, path: Path) -> Header:
             attrs[key] = json.loads(attrs[key])
         except (TypeError, ValueError):
             raise DatasetError(f"{path}: root attribute {key!r} is not valid JSON") from None
+        typed_attr(attrs, key, dict, path)
+    counts = {key: typed_attr(attrs, key, int, path) for key in ("num_episodes", "num_steps", "num_rows")}
+    if min(counts.values()) < 0:
+        raise DatasetError(f"{path}: negative counts {counts}")
     header = Header(
         path=path,
         format_version=version,
-        dataset_id=str(attrs["dataset_id"]),
-        game=str(attrs["game"]),
-        suite=str(attrs["suite"]),
-        frame_shape=tuple(int(x) for x in attrs["frame_shape"]),
-        action_set=tuple(int(x) for x in attrs["action_set"]),
-        num_episodes=int(attrs["num_episodes"]),
-        num_steps=int(attrs["num_steps"]),
-        num_rows=int(attrs["num_rows"]),
+        dataset_id=typed_attr(attrs, "dataset_id", str, path),
+        game=typed_attr(attrs, "game", str, path),
+        suite=typed_attr(attrs, "suite", str, path),
+        frame_shape=int_list_attr(attrs, "frame_shape", path),
+        action_set=int_list_attr(attrs, "action_set", path),
+        **counts,
         env_settings=attrs["env_settings"],
         collector=attrs["collector"],
         compression=attrs["compression"],

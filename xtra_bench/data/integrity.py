@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from xtra_bench.data.errors import ChecksumError, DatasetError
+from xtra_bench.data.validation import check_self_contained
 
 SIDECAR_SUFFIX = ".sha256"
 _READ_BLOCK = 1 << 20
@@ -39,10 +42,10 @@ def read_sidecar(path: Path) -> str | None:
     sidecar = sidecar_path(path)
     if not sidecar.is_file():
         return None
-    fields = sidecar.read_text().split()
-    if not fields or len(fields[0]) != 64:
-        raise DatasetError(f"{sidecar} is not a sha256 line")
-    return fields[0]
+    fields = sidecar.read_bytes()[:4096].split()
+    if not fields or not re.fullmatch(rb"[0-9a-f]{64}", fields[0]):
+        raise DatasetError(f"{sidecar} is not a sha256 line (64 lowercase hex digits); the checksum file is damaged")
+    return fields[0].decode()
 
 
 def fsync_dir(directory: Path) -> None:
@@ -57,13 +60,23 @@ def fsync_dir(directory: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` through a temporary file and a rename, so no reader sees half of it."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = unique_tmp(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        remove_file(tmp)
     fsync_dir(path.parent)
+
+
+def unique_tmp(path: Path) -> Path:
+    """A new, empty temporary file beside ``path`` whose name no other process or thread can be using."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(name)
 
 
 def make_read_only(path: Path) -> None:
@@ -112,7 +125,8 @@ def open_h5(path: Path) -> Iterator[Any]:
     """Opens an HDF5 file read-only for one operation, turning unreadable files into ``DatasetError``.
 
     Raises:
-        DatasetError: the file is missing, truncated or not HDF5.
+        DatasetError: the file is missing, truncated, not HDF5, or holds data outside itself
+            (``validation.check_self_contained``).
     """
     import h5py
 
@@ -126,6 +140,7 @@ def open_h5(path: Path) -> Iterator[Any]:
         raise DatasetError(f"{path} is not a readable HDF5 file (truncated or corrupted?): {reason}") from None
     with h5:
         try:
+            check_self_contained(h5, path)
             yield h5
         except OSError as exc:
             raise DatasetError(f"{path} could not be read (corrupted?): {exc}") from None

@@ -8,12 +8,13 @@ named like a dataset (``<stem>.md``) becomes its card.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from xtra_bench.data.dataset import Dataset
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.format import TARGETS_KIND
 from xtra_bench.data.integrity import atomic_write_bytes, file_sha256, open_h5, read_sidecar, verify_sha256
+from xtra_bench.data.download import URL_SCHEMES
 from xtra_bench.data.registry import ManifestEntry, ManifestFile, manifest_json, parse_entry
 
 
@@ -40,6 +41,8 @@ def publish(directory: Path, base_url: str, *, out: Path | None = None, force: b
         DatasetError: an unreadable or corrupted file, targets that label no dataset here, two
             datasets with one id, or an existing manifest without ``force``.
     """
+    if urlsplit(base_url).scheme not in URL_SCHEMES:
+        raise DatasetError(f"--base-url {base_url!r} must start with one of {', '.join(s + '://' for s in URL_SCHEMES)}")
     directory = Path(directory)
     out = Path(out) if out else directory / "manifest.json"
     if out.exists() and not force:

@@ -23,6 +23,7 @@ import numpy as np
 
 from xtra_bench.data.collect import directory_sha256, play, session_seed
 from xtra_bench.data.errors import DatasetError
+from xtra_bench.data.integrity import atomic_write_bytes
 from xtra_bench.data.registry import cached_file, dataset_dir, make_dataset_id, read_cached_entry
 from xtra_bench.data.writer import DatasetMeta, EpisodeWriter
 from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
@@ -118,9 +119,7 @@ def _read_state(work: Path) -> dict:
 
 
 def _write_state(work: Path, state: dict) -> None:
-    tmp = work / (STATE_FILE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(work / STATE_FILE)
+    atomic_write_bytes(work / STATE_FILE, json.dumps(state, indent=2).encode())
 
 
 def collect_recipe(

@@ -28,6 +28,11 @@ _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 ID_PATTERN = re.compile(rf"(?P<namespace>{_PART})/(?P<game>{_PART})/(?P<source>{_PART})-v(?P<version>0|[1-9][0-9]*)")
 ID_FORM = "<namespace>/<Game>/<source>-v<N>, e.g. xtra/Phoenix/ez-checkpoints-v1"
 FILE_KINDS = ("dataset", "targets", "card")
+LOCK_FILE = ".lock"
+"""Held by a download in progress in a dataset's cache directory."""
+RESERVED_NAMES = (ENTRY_FILE, LOCK_FILE)
+RESERVED_SUFFIXES = (".sha256", ".part", ".tmp")
+"""Names the cache writes beside a dataset's files (sidecars, downloads in progress, temporary files)."""
 
 
 class DatasetId(NamedTuple):
@@ -71,9 +76,12 @@ def looks_like_id(text: str) -> bool:
 def data_root() -> Path:
     """The directory that holds downloaded datasets: ``$XTRA_BENCH_DATA`` or ``$XDG_CACHE_HOME/xtra-bench``."""
     if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "xtra-bench"
+        root = Path(os.environ[DATA_ENV]).expanduser()
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xtra-bench"
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"the data root {root} is not a directory; point {DATA_ENV} at a directory")
+    return root
 
 
 def bundled_manifest() -> Path:
@@ -165,12 +173,35 @@ class ManifestEntry:
         return dataclasses.asdict(self)
 
 
+_FIELD_TYPES = {"str": (str,), "int": (int,), "tuple[ManifestFile, ...]": (list, tuple)}
+
+
+def check_record(raw: Any, cls: type, *, where: str) -> None:
+    """Checks that a JSON value is an object whose keys are fields of ``cls`` with values of their types.
+
+    Raises:
+        DatasetError: not an object, an unknown key, or a value of another type (bool is no int).
+    """
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{where} must be a JSON object, not {type(raw).__name__}")
+    fields = {f.name: _FIELD_TYPES[f.type] for f in dataclasses.fields(cls)}
+    for key, value in raw.items():
+        if key not in fields:
+            raise DatasetError(f"{where}: unknown key {key!r}; known: {', '.join(fields)}")
+        kinds = fields[key]
+        if not isinstance(value, kinds) or (kinds == (int,) and isinstance(value, bool)):
+            raise DatasetError(f"{where}: {key!r} must be a JSON {'integer' if kinds == (int,) else kinds[0].__name__}, not {value!r:.40}")
+
+
 def parse_entry(raw: dict[str, Any], *, where: str) -> ManifestEntry:
     """Validates one manifest entry (id, file paths, kinds, checksums).
 
     Raises:
         DatasetError / DatasetIdError: naming the entry and the problem.
     """
+    check_record(raw, ManifestEntry, where=f"{where}: entry {raw.get('id', '?') if isinstance(raw, dict) else raw!r:.60}")
+    for f in raw.get("files", []):
+        check_record(f, ManifestFile, where=f"{where}: {raw.get('id', '?')}: a file")
     try:
         files = tuple(ManifestFile(**f) for f in raw.get("files", ()))
         entry = ManifestEntry(**{**raw, "files": files})
@@ -179,6 +210,11 @@ def parse_entry(raw: dict[str, Any], *, where: str) -> ManifestEntry:
     parse_dataset_id(entry.id)
     for f in entry.files:
         safe_relative_path(f.path, where=f"{where}: {entry.id}")
+        if f.bytes < 1:
+            raise DatasetError(f"{where}: {entry.id}: {f.path} must have a positive size in bytes, not {f.bytes}")
+        name = PurePosixPath(f.path).name
+        if name in RESERVED_NAMES or name.endswith(RESERVED_SUFFIXES):
+            raise DatasetError(f"{where}: {entry.id}: file name {name!r} is one the cache keeps for itself; rename it")
         if f.kind not in FILE_KINDS:
             raise DatasetError(f"{where}: {entry.id}: file kind {f.kind!r} is not one of {', '.join(FILE_KINDS)}")
         if not re.fullmatch(r"[0-9a-f]{64}", f.sha256):
@@ -216,8 +252,12 @@ class Registry:
             raise DatasetError(f"no dataset manifest at {path} (set {REGISTRY_ENV} to a manifest.json)") from None
         except ValueError as exc:
             raise DatasetError(f"{path} is not valid JSON: {exc}") from None
+        except OSError as exc:
+            raise DatasetError(f"cannot read the manifest {path}: {exc.strerror} (set {REGISTRY_ENV} to a manifest.json)") from None
         if not isinstance(raw, dict) or raw.get("manifest_version") != MANIFEST_VERSION:
             raise DatasetError(f"{path} is not a version-{MANIFEST_VERSION} xtra-bench manifest")
+        if not isinstance(raw.get("datasets", []), list):
+            raise DatasetError(f"{path}: 'datasets' must be a list of entries")
         entries = [parse_entry(e, where=str(path)) for e in raw.get("datasets", [])]
         ids = [e.id for e in entries]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -258,4 +298,8 @@ def read_cached_entry(dataset_id: str, root: Path | None = None) -> ManifestEntr
     entry_file = dataset_dir(dataset_id, root) / ENTRY_FILE
     if not entry_file.is_file():
         return None
-    return parse_entry(json.loads(entry_file.read_text()), where=str(entry_file))
+    try:
+        raw = json.loads(entry_file.read_text())
+    except ValueError:
+        raise DatasetError(f"{entry_file} is damaged; run `xtra-bench datasets download --force {dataset_id}`") from None
+    return parse_entry(raw, where=str(entry_file))

@@ -22,6 +22,7 @@ from xtra_bench.data.registry import (
     read_cached_entry,
 )
 from xtra_bench.data.targets import Targets, read_targets
+from xtra_bench.data.validation import check_against_catalog
 
 
 def resolve(
@@ -47,6 +48,8 @@ def resolve(
         path = Path(text)
         if not path.exists():
             raise DatasetError(f"no dataset file {text!r} (an id looks like namespace/Game/source-v1)")
+        if not path.is_file():
+            raise DatasetError(f"{text} is a directory, not a dataset file")
         return path, None
     entry = read_cached_entry(text, root)
     if entry is None:
@@ -102,7 +105,8 @@ def verify(id_or_path: str | Path, *, targets: Path | None = None, root: Path | 
 
     Raises:
         ChecksumError: the bytes differ from the reference.
-        DatasetError: no reference checksum, a schema or structure error, or targets of another dataset.
+        DatasetError: no reference checksum, a schema or structure error, a game, suite or action
+            set that is not the catalog's, or targets of another dataset.
     """
     path, entry = resolve(id_or_path, root=root)
     if entry is not None:
@@ -114,6 +118,7 @@ def verify(id_or_path: str | Path, *, targets: Path | None = None, root: Path | 
     sha256 = verify_sha256(path, expected, what=f"recorded in {reference}")
     dataset = Dataset(path)
     dataset.validate()
+    check_against_catalog(dataset.header)
     labelled: Targets | None = read_targets(targets, dataset) if targets is not None else None
     return VerifyReport(
         path=path,
@@ -147,7 +152,7 @@ def list_datasets(registry: Registry, root: Path | None = None) -> list[dict[str
 
 
 def delete(dataset_id: str, root: Path | None = None) -> Path:
-    """Removes a dataset's cache directory; returns it.
+    """Removes a dataset's cache directory (only the link, when it is a symbolic link); returns it.
 
     Raises:
         DatasetIdError: a malformed id.
@@ -155,9 +160,12 @@ def delete(dataset_id: str, root: Path | None = None) -> Path:
     """
     parts: DatasetId = parse_dataset_id(dataset_id)
     directory = dataset_dir(dataset_id, root)
-    if not directory.is_dir():
+    if directory.is_symlink():
+        directory.unlink()  # the link is the cache entry; what it points to is not ours to delete
+    elif not directory.is_dir():
         raise DatasetError(f"{dataset_id} is not in the cache {root or data_root()}")
-    shutil.rmtree(directory)
+    else:
+        shutil.rmtree(directory)
     # Drop the game and namespace directories once empty, so `list` of the cache stays tidy.
     for parent in (directory.parent, directory.parent.parent):
         if parent.is_dir() and not any(parent.iterdir()) and parent.name in (parts.game, parts.namespace):

@@ -20,7 +20,7 @@ import numpy as np
 
 from xtra_bench.data.dataset import Dataset
 from xtra_bench.data.errors import DatasetError
-from xtra_bench.data.format import FORMAT_VERSION, TARGETS_KIND, check_version
+from xtra_bench.data.format import FORMAT_VERSION, TARGETS_KIND, _plain, check_version
 from xtra_bench.data.integrity import (
     file_sha256,
     install,
@@ -28,10 +28,13 @@ from xtra_bench.data.integrity import (
     read_sidecar,
     remove_file,
     sidecar_path,
+    unique_tmp,
     verify_sha256,
 )
+from xtra_bench.data.validation import typed_attr
 from xtra_bench.data.writer import Compression
 
+REQUIRED_TARGETS_ATTRS = ("teacher_id", "checkpoint_sha256", "search", "dataset_sha256")
 TEACHER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _POLICY_TOLERANCE = 1e-3
 
@@ -125,8 +128,7 @@ def write_targets(
     _check_arrays(dataset, policy, root_value)
     if path.exists() and not force:
         raise DatasetError(f"{path} already exists; pass --force to overwrite it")
-    tmp = path.with_name(path.name + ".tmp")
-    remove_file(tmp)
+    tmp = unique_tmp(path)
     with h5py.File(tmp, "w") as h5:
         for name, array in (("policy", policy), ("root_value", root_value)):
             h5.create_dataset(name, data=array, **compression.dataset_kwargs(array.shape, array.dtype))
@@ -154,7 +156,9 @@ def read_targets(path: Path, dataset: Dataset) -> Targets:
     """Reads a targets file and checks that it labels ``dataset``'s file.
 
     Raises:
-        DatasetError: unreadable, wrong kind or version, other shapes, or a file that labels another dataset.
+        DatasetError: unreadable, wrong kind or version, a missing attribute or array, other shapes,
+            a policy that is not finite, non-negative and summing to 1 on acting rows, or a file
+            that labels another dataset.
         ChecksumError: the targets file differs from its sidecar checksum.
     """
     path = Path(path)
@@ -165,22 +169,35 @@ def read_targets(path: Path, dataset: Dataset) -> Targets:
         verify_sha256(path, expected, what=f"recorded in {sidecar_path(path).name}")
     with open_h5(path) as h5:
         check_version(path, h5.attrs, TARGETS_KIND)
-        attrs = dict(h5.attrs)
-        labels = str(attrs.get("dataset_sha256", ""))
+        attrs = {key: _plain(h5.attrs[key]) for key in h5.attrs}
+        missing = [key for key in REQUIRED_TARGETS_ATTRS if key not in attrs] + [a for a in ("policy", "root_value") if a not in h5]
+        if missing:
+            raise DatasetError(f"{path} lacks {', '.join(missing)}; it is not a complete targets file")
+        fields = {key: typed_attr(attrs, key, str, path) for key in REQUIRED_TARGETS_ATTRS}
+        labels = fields["dataset_sha256"]
         if labels != dataset.sha256:
             raise DatasetError(
                 f"{path} labels another dataset ({attrs.get('dataset_id', '?')}, sha256 {labels[:12]}…),"
                 f" not {dataset.path} (sha256 {dataset.sha256[:12]}…)"
             )
-        policy, root_value = h5["policy"][:], h5["root_value"][:]
-    if policy.shape != (dataset.header.num_rows, dataset.num_actions) or root_value.shape != (dataset.header.num_rows,):
-        raise DatasetError(f"{path}: arrays of shape {list(policy.shape)} do not fit {dataset.path}")
+        expected = (dataset.header.num_rows, dataset.num_actions)
+        if h5["policy"].shape != expected or h5["root_value"].shape != expected[:1]:
+            raise DatasetError(f"{path}: arrays of shape {list(h5['policy'].shape)} do not fit {dataset.path}")
+        policy, root_value = h5["policy"][:].astype(np.float32), h5["root_value"][:].astype(np.float32)
+    try:
+        search = json.loads(fields["search"])
+    except ValueError:
+        raise DatasetError(f"{path}: root attribute 'search' is not valid JSON") from None
+    try:
+        _check_arrays(dataset, policy, root_value)
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from None
     return Targets(
         path=path,
-        teacher_id=str(attrs["teacher_id"]),
+        teacher_id=fields["teacher_id"],
         policy=policy,
         root_value=root_value,
-        checkpoint_sha256=str(attrs["checkpoint_sha256"]),
-        search=json.loads(attrs["search"]),
+        checkpoint_sha256=fields["checkpoint_sha256"],
+        search=search,
         dataset_sha256=labels,
     )

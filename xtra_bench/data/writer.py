@@ -30,6 +30,7 @@ from xtra_bench.data.integrity import (
     install,
     remove_file,
     sidecar_path,
+    unique_tmp,
 )
 
 COMPRESSION_FILTERS = ("none", "gzip", "lzf")
@@ -183,6 +184,8 @@ class EpisodeWriter:
         self.staging = staging_path(self.path)
         self.flush_seconds = flush_seconds
         self.flush_bytes = flush_bytes
+        if self.path.is_dir():
+            raise DatasetError(f"{self.path} is a directory; give the dataset's file name, e.g. {self.path / 'dataset.hdf5'}")
         if self.path.exists() or sidecar_path(self.path).exists():
             if not force:
                 raise DatasetError(f"{self.path} already exists; pass --force to overwrite it")
@@ -257,7 +260,7 @@ class EpisodeWriter:
         rows = {name: np.concatenate([p[name] for p in self._pending]) for name in self._pending[0]}
         lengths = [len(p["action"]) for p in self._pending]
         shard = self.staging / f"shard-{len(self._shards):08d}.npz"
-        tmp = shard.with_name(shard.name + ".tmp")
+        tmp = unique_tmp(shard)
         with open(tmp, "wb") as f:
             np.savez(f, **rows, **{_LENGTHS: np.asarray(lengths, np.int64)})
             f.flush()
@@ -281,8 +284,7 @@ class EpisodeWriter:
         self.flush()
         if not self._shards:
             raise DatasetError(f"no complete episode was written to {self.staging}; nothing to finalise")
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        remove_file(tmp)
+        tmp = unique_tmp(self.path)
         collector = {**self.meta.collector, **(collector_extra or {})}
         _assemble(self._shards, tmp, self.meta, self.compression, collector)
         install(tmp, self.path, file_sha256(tmp))

@@ -23,6 +23,9 @@ from xtra_bench.report.documents import html_page, markdown
 from xtra_bench.report.figures import Figure, write_figures
 from xtra_bench.report.metrics import AGGREGATE_NAMES
 
+REPORT_MARKER = ".xtra-bench-report"
+"""Written into every report folder: the only kind of folder ``--force`` replaces."""
+
 CSV_COLUMNS = (
     "setting", "game", "category", "method", "agent", "split", "seeds", "episodes_per_seed", "mean", "ci_low", "ci_high",
     "std", "human_normalized", "relative_to_baseline", "difference_to_baseline", "difference_ci_low", "difference_ci_high",
@@ -151,12 +154,16 @@ def check_destination(out: Path, force: bool) -> None:
     """Refuses an existing destination without ``force``, before any work is done.
 
     Raises:
-        ConfigError: ``out`` exists and ``force`` is false, or it is a file.
+        ConfigError: ``out`` exists and ``force`` is false, it is a file, or it is not a report
+            folder (no ``REPORT_MARKER``).
     """
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a folder; choose another --out")
     if out.exists() and not force:
         raise ConfigError(f"{out} already exists; pass --force to replace it or choose another --out")
+    if out.exists() and (out.is_symlink() or not (out / REPORT_MARKER).is_file()):
+        # --force replaces a previous report and nothing else: never a results tree or a folder above one.
+        raise ConfigError(f"{out} is not a report folder written by xtra-bench report (no {REPORT_MARKER}); --force replaces only those")
 
 
 def write_report(report: Report, out: Path, force: bool = False) -> Path:
@@ -179,6 +186,7 @@ def write_report(report: Report, out: Path, force: bool = False) -> Path:
         (staging / "index.html").write_text(html_page(report, figures))
         (staging / "scores.csv").write_text(scores_csv(report))
         (staging / "summary.json").write_text(json.dumps(summary(report, figures, staging), indent=2) + "\n")
+        (staging / REPORT_MARKER).write_text("written by xtra-bench report; `report --force` may replace this folder\n")
         os.chmod(staging, 0o755)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))

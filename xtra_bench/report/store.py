@@ -92,14 +92,19 @@ def _read_jsonl(path: Path) -> list[dict]:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:
                     raise ConfigError(f"{path}:{number} is not valid JSON; the results tree is damaged") from None
+                if not isinstance(rows[-1], dict):
+                    raise ConfigError(f"{path}:{number} is not a JSON object; the results tree is damaged")
     return rows
 
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"{path} is not valid JSON; the results tree is damaged") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a JSON object; the results tree is damaged")
+    return data
 
 
 def _read_job(path: Path, config: dict) -> Job:
@@ -116,6 +121,9 @@ def _read_job(path: Path, config: dict) -> Job:
 def _parse_job(path: Path, config: dict) -> Job:
     evals = _read_jsonl(path / "evals.jsonl")
     final = np.array([r["return"] for r in evals if r.get("kind") == "final"], dtype=np.float64)
+    returns = np.array([r["return"] for r in evals if r.get("kind") in ("final", "periodic")], dtype=np.float64)
+    if not np.isfinite(returns).all():
+        raise ConfigError(f"{path / 'evals.jsonl'} holds a return that is not a finite number; the results tree is damaged")
     periodic: dict[int, list[float]] = {}
     for r in evals:
         if r.get("kind") == "periodic":
@@ -179,6 +187,9 @@ def load_results(roots: Sequence[str | Path], allow_mixed: bool = False) -> Resu
         for path in _job_dirs(root):
             if not (path / "DONE").exists():
                 skipped.append((str(path), "not finished (no DONE)"))
+                continue
+            if not (path / "config.json").is_file():
+                skipped.append((str(path), "DONE but no config.json"))
                 continue
             job = _read_job(path, _read_json(path / "config.json"))
             if job.final_returns.size == 0:

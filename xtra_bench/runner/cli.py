@@ -69,12 +69,11 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, assignments, c
         **options,
     )
     plan = plan_run(config)
-    click.echo(plan.summary())
     if dry_run:
-        for line in plan.describe():
+        for line in [plan.summary(), *plan.describe()]:
             click.echo(line)
         return
-    run(config, plan)
+    run(config, plan, announce=click.echo)
     click.echo(f"{len(plan.jobs)} jobs complete in {config.out}")
 
 

@@ -9,6 +9,10 @@ from xtra_bench.errors import ConfigError
 from xtra_bench.protocol import Protocol
 
 DEVICES = ("auto", "cpu", "cuda")
+MAX_CPUS = 4096
+"""Bound of --cpus-per-job and --gpus-per-job; also what keeps NaN (which no comparison passes) out."""
+MAX_JOBS = 10_000
+"""Most jobs one run may expand to (the paper's largest split, 5 agents, has a few hundred)."""
 LAUNCHERS = ("local", "ray")
 
 
@@ -75,14 +79,18 @@ class RunConfig:
             raise ConfigError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
         if self.launcher not in LAUNCHERS:
             raise ConfigError(f"unknown launcher {self.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        if not 1 <= self.workers <= MAX_CPUS:
+            raise ConfigError(f"--workers must be in [1, {MAX_CPUS}], got {self.workers}")
         if self.launcher != "local" and self.workers != 1:
             raise ConfigError("--workers is for --launcher local; Ray runs as many jobs at once as the cluster has room for")
         if self.launcher != "ray" and self.ray_address:
             raise ConfigError("--ray-address needs --launcher ray")
-        if self.cpus_per_job <= 0 or (self.gpus_per_job is not None and self.gpus_per_job < 0):
-            raise ConfigError("--cpus-per-job must be positive and --gpus-per-job not negative")
+        if not 0 < self.cpus_per_job <= MAX_CPUS or (self.gpus_per_job is not None and not 0 <= self.gpus_per_job <= MAX_CPUS):
+            raise ConfigError(f"--cpus-per-job must be in (0, {MAX_CPUS}] and --gpus-per-job in [0, {MAX_CPUS}]")
+        named = {"agent": self.agents, "targets": self.targets, "pretrain": self.pretrain}
+        repeated = [f"--{flag} {name}" for flag, names in named.items() for name in {n for n in names if names.count(n) > 1}]
+        if repeated:
+            raise ConfigError(f"{', '.join(sorted(repeated))} given twice; name each once")
 
     def protocol(self) -> Protocol:
         """The protocol of this run: the default one with the budgets given here.

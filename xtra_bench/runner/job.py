@@ -88,7 +88,11 @@ def run_job(job: Job, protocol: Protocol, runs_dir: Path, *, device: str, thread
     Returns:
         The mean return of the final evaluation.
     """
-    with torch_threads(threads):
+    store = JobStore(job.dir(runs_dir))
+    with store.lock(), torch_threads(threads):
+        if store.is_done:  # finished by another process since this one planned
+            report(Event(job.key, "done"))
+            return float(np.mean(store.final_returns()))
         return _run_job(job, protocol, Path(runs_dir), resolve_device(device), report)
 
 

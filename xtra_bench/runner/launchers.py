@@ -67,6 +67,8 @@ def execute(task: Task, report: Reporter) -> Outcome:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"{exc}\n")
         return Outcome(task.label, str(exc))
+    except OSError as exc:  # a full disk, a read-only or vanished --out: the message names the file
+        return Outcome(task.label, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except Exception as exc:  # noqa: BLE001 - reported per task; the run goes on with the other tasks
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")

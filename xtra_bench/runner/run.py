@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from xtra_bench import agents
@@ -11,7 +12,7 @@ from xtra_bench.data.registry import Registry
 from xtra_bench.errors import ConfigError, UnknownNameError, XtraBenchError
 from xtra_bench.presets import overrides_label
 from xtra_bench.protocol import Protocol
-from xtra_bench.runner.config import RunConfig, resolve_device, torch_threads
+from xtra_bench.runner.config import MAX_JOBS, RunConfig, resolve_device, torch_threads
 from xtra_bench.runner.job import run_job
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.runner.datasets import Missing, collect_dataset, find_missing, missing_message
@@ -21,7 +22,7 @@ from xtra_bench.runner.overrides import Overrides, resolve_overrides
 from xtra_bench.runner.progress import RunProgress
 from xtra_bench.runner.stage1 import is_complete, resolve_stage1, run_stage1
 from xtra_bench.runner.status import record_plan
-from xtra_bench.runner.store import JobStore, check_protocol, write_protocol
+from xtra_bench.runner.store import JobStore, check_protocol, results_lock, write_protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +142,9 @@ def plan_run(config: RunConfig) -> Plan:
         raise UnknownNameError(f"unknown preset {config.preset!r}; choose one of {', '.join(PRESETS)}")
     protocol = config.protocol()
     split = resolve_split(config.split, config.pretrain, config.targets)
+    count = len(config.agents) * len(split.targets) * len(config.seeds)
+    if count > MAX_JOBS:
+        raise ConfigError(f"the run expands to {count} jobs, more than {MAX_JOBS}; run fewer agents, targets or seeds at once")
     check_protocol(config.out, protocol)
     if config.launcher == "local":
         resolve_device(config.device)
@@ -200,21 +204,33 @@ def _collect(config: RunConfig, missing: tuple[Missing, ...]) -> None:
         progress.close()
 
 
-def run(config: RunConfig, plan: Plan | None = None) -> Plan:
+def run(config: RunConfig, plan: Plan | None = None, announce: Callable[[str], None] | None = None) -> Plan:
     """Runs every unfinished job of ``config`` (stage 1 first) and writes the results tree.
+
+    The results directory is locked for the run, so a second process on it refuses at once; each
+    job is locked too, and one that another process finished in the meantime is skipped.
 
     Args:
         config: the run's settings.
         plan: the result of ``plan_run(config)``, when the caller already has it.
+        announce: receives the plan's summary line once the lock is held.
 
     Returns:
         The plan that was carried out.
 
     Raises:
+        LockedError: another process is writing ``config.out``.
         XtraBenchError: see ``plan_run``; and, after the other jobs have finished, a line naming
             every job that failed.
     """
     plan = plan or plan_run(config)
+    with results_lock(config.out):
+        if announce is not None:
+            announce(plan.summary())
+        return _run(config, plan)
+
+
+def _run(config: RunConfig, plan: Plan) -> Plan:
     out = Path(config.out)
     if plan.collect:
         _collect(config, plan.collect)

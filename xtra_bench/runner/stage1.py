@@ -7,10 +7,11 @@ from pathlib import Path
 
 from xtra_bench import agents
 from xtra_bench.data.errors import DatasetError
-from xtra_bench.data.integrity import file_sha256, read_sidecar
+from xtra_bench.data.integrity import read_sidecar
 from xtra_bench.data.recipe import find_pretraining_dataset
 from xtra_bench.data.registry import Registry
 from xtra_bench.data.store import resolve
+from xtra_bench.data.trust import admit
 from xtra_bench.envs import make_spec
 from xtra_bench.errors import ConfigError
 from xtra_bench.runner.config import resolve_device
@@ -67,17 +68,15 @@ def resolve_stage1(
 
     Raises:
         DatasetError: a dataset that is not in the registry, not downloaded (the message names
-            ``xtra-bench datasets download``) or has no checksum.
+            ``xtra-bench datasets download``), or that ``data.trust.admit`` refuses (bytes that
+            differ from its reference checksum, a broken format, another game's data).
     """
     ids, paths, sums = [], [], []
     for game in games:
         dataset_id = dataset_for(game, template, registry, recipe)
         path, entry = resolve(dataset_id, registry=registry)
-        if entry is not None:
-            sha256 = entry.dataset_file.sha256
-        else:
-            # A local file: its sidecar when it has one (finished by collect), else its bytes.
-            sha256 = read_sidecar(path) or file_sha256(path)
+        # The reference is the manifest's checksum for a cached id, a local file's sidecar (if any).
+        sha256 = admit(path, game, entry.dataset_file.sha256 if entry is not None else read_sidecar(path))
         ids.append(dataset_id)
         paths.append(Path(path).resolve())
         sums.append(sha256)

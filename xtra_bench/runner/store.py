@@ -36,6 +36,7 @@ from pathlib import Path
 from xtra_bench.agents import Agent
 from xtra_bench.data.integrity import atomic_write_bytes
 from xtra_bench.errors import ConfigError, XtraBenchError
+from xtra_bench.locks import exclusive_lock
 from xtra_bench.protocol import Protocol
 
 PROTOCOL_FILE = "protocol.json"
@@ -48,6 +49,8 @@ ERROR_LOG = "error.log"
 TENSORBOARD_DIR = "tensorboard"
 PROGRESS_FILE = "job_progress.json"
 """Written into the checkpoint directory beside the agent's own files."""
+LOCK_FILE = ".lock"
+"""Held (``flock``) in a results directory and in each job directory while a process writes there."""
 
 
 def write_json(path: Path, obj) -> None:
@@ -56,11 +59,24 @@ def write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
-def read_json(path: Path):
+def read_json(path: Path) -> dict:
+    """Reads a JSON object written by ``write_json``.
+
+    Raises:
+        XtraBenchError: the file is not valid JSON or holds something else than an object.
+    """
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except ValueError as exc:
         raise XtraBenchError(f"{path} is not valid JSON ({exc}); it was not written by xtra-bench run") from None
+    if not isinstance(data, dict):
+        raise XtraBenchError(f"{path} holds a JSON {type(data).__name__}, not an object; it was not written by xtra-bench run")
+    return data
+
+
+def results_lock(runs_dir: Path):
+    """Held by the process writing a results directory, so that a second one refuses (see ``locks``)."""
+    return exclusive_lock(Path(runs_dir) / LOCK_FILE, f"the results directory {runs_dir}")
 
 
 def check_protocol(runs_dir: Path, protocol: Protocol) -> None:
@@ -131,6 +147,24 @@ class JobProgress:
     trained: bool = False
     wall_seconds: float = 0.0
 
+    @classmethod
+    def read(cls, path: Path) -> JobProgress:
+        """Reads a ``job_progress.json``, checking its keys and their types.
+
+        Raises:
+            XtraBenchError: the file is damaged (the message says how to start the job over).
+        """
+        data = read_json(path)
+        kinds = {"step": int, "eval_rows": int, "metrics_rows": int, "trained": bool, "wall_seconds": (int, float)}
+        bad = sorted(
+            k for k, v in data.items()
+            if k not in kinds or not isinstance(v, kinds[k]) or (kinds[k] is int and isinstance(v, bool))
+            or (kinds[k] is int and v < 0)
+        )  # fmt: skip
+        if bad:
+            raise XtraBenchError(f"{path} is damaged (key(s) {', '.join(bad)}); delete {path.parent.parent} to run the job anew")
+        return cls(**data)
+
 
 class JobStore:
     """One job's directory in the results tree."""
@@ -149,7 +183,20 @@ class JobStore:
 
     @property
     def is_done(self) -> bool:
-        return self.done.is_file()
+        """The job is complete: DONE is there and so is its final evaluation (a DONE without one is resumed)."""
+        return self.done.is_file() and len(self.final_returns()) > 0
+
+    def final_returns(self) -> list[float]:
+        """The returns of the final evaluation in ``evals.jsonl`` (empty when none, or the file is unreadable)."""
+        try:
+            rows = [json.loads(line) for line in self.evals.read_text().splitlines() if line.strip()]
+        except (OSError, ValueError):
+            return []
+        return [r["return"] for r in rows if isinstance(r, dict) and r.get("kind") == "final" and "return" in r]
+
+    def lock(self):
+        """Held while a process runs this job (see ``locks``)."""
+        return exclusive_lock(self.dir / LOCK_FILE, f"job {self.dir}")
 
     @property
     def started(self) -> bool:
@@ -184,7 +231,7 @@ class JobStore:
         """What the last complete checkpoint covers, read without changing anything (None: no checkpoint)."""
         for directory in (self.checkpoint, self._old):
             if (directory / PROGRESS_FILE).is_file():
-                return JobProgress(**read_json(directory / PROGRESS_FILE))
+                return JobProgress.read(directory / PROGRESS_FILE)
         return None
 
     def checkpoint_progress(self) -> JobProgress | None:
@@ -200,7 +247,7 @@ class JobStore:
         progress_file = self.checkpoint / PROGRESS_FILE
         if not progress_file.is_file():
             return None
-        return JobProgress(**read_json(progress_file))
+        return JobProgress.read(progress_file)
 
     def rewind(self, progress: JobProgress) -> None:
         """Cuts the JSONL files back to what ``progress`` covers, dropping rows written after the checkpoint."""
