@@ -122,7 +122,7 @@ def synthetic_replay(cfg: EfficientZeroConfig, episodes: int = 20, steps: int = 
     """A replay of random Atari-shaped episodes (frames, actions, rewards, uniform search policies)."""
     replay = PrioritizedReplay(
         FRAME, ACTIONS, episodes * steps, clip_rewards=True, frame_stack=cfg.frame_stack, num_unroll=cfg.num_unroll_steps,
-        td_steps=cfg.td_steps, td_age_interval=cfg.td_age_interval, min_td_steps=cfg.min_td_steps, alpha=cfg.priority_alpha,
+        td_steps=cfg.td_steps, td_age_interval=max(1, int(cfg.td_age_fraction * 100_000)), min_td_steps=cfg.min_td_steps, alpha=cfg.priority_alpha,
     )
     rng = np.random.default_rng(0)
     for _ in range(episodes):

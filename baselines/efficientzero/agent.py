@@ -88,7 +88,7 @@ class EfficientZeroAgent(Agent):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.net = EfficientZeroNet(spec.frame_shape, self.action_space, cfg).to(self.torch_device)
-        if cfg.channels_last and self.torch_device.type == "cuda":
+        if cfg.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.target_net = copy.deepcopy(self.net)
         self.actor_net = copy.deepcopy(self.net)
@@ -104,6 +104,7 @@ class EfficientZeroAgent(Agent):
         self.update_loop = UpdateLoop(self.learner, self.target_net, self.actor_net, self.legal_row, cfg, self.reanalyze_rng, self.timer)
         self.env_steps = 0
         self.last_metrics: dict[str, float] = {}
+        self._selfplay: SelfPlay | None = None  # the running train() call's, whose statistics the logs drain
 
     @classmethod
     def default_configs(cls, preset: str) -> dict[str, object]:
@@ -116,7 +117,7 @@ class EfficientZeroAgent(Agent):
             frame_stack=cfg.frame_stack,
             num_unroll=cfg.num_unroll_steps,
             td_steps=cfg.td_steps,
-            td_age_interval=cfg.td_age_interval,
+            td_age_interval=1,  # set per run by ``train``; offline data has age 0
             min_td_steps=cfg.min_td_steps,
             alpha=cfg.priority_alpha,
             seed=self._seeds[stream],
@@ -148,6 +149,8 @@ class EfficientZeroAgent(Agent):
         if not self.cfg.log_interval or step % self.cfg.log_interval:
             return
         self.last_metrics.update(self.timer.report(step, self.env_steps))
+        if not offline and self._selfplay is not None:
+            self.last_metrics.update(self._selfplay.drain())
         logger.info("update %d: %s", step, {k: round(v, 4) for k, v in self.last_metrics.items()})
         if on_metrics:
             on_metrics(step if offline else self.env_steps, dict(self.last_metrics))
@@ -188,7 +191,8 @@ class EfficientZeroAgent(Agent):
             raise ConfigError(f"this agent learns {self.spec.game}, not {env.spec.game}")
         cfg = self.cfg
         run = self.learner.run = RunSchedule(int(cfg.updates_per_env_step * steps), cfg.final_low_lr_steps)
-        selfplay = SelfPlay(env, self.replay, self.legal_row, self.head_to_env, cfg, self.selfplay_rng, self.timer)
+        self.replay.td_age_interval = max(1, int(cfg.td_age_fraction * steps))
+        selfplay = self._selfplay = SelfPlay(env, self.replay, self.legal_row, self.head_to_env, cfg, self.selfplay_rng, self.timer)
         catch_up = max(1, int(np.ceil(2 * cfg.updates_per_env_step * env.num_envs)))
         self.timer.start(self.learner.steps, self.env_steps)
         while self.env_steps < steps:

@@ -108,8 +108,9 @@ class EfficientZeroConfig:
     """Discount per agent step: EfficientZero's 0.997 per emulator frame raised to the frame skip (0.98806)."""
     td_steps: int = 5
     """Maximum n of the n-step value targets."""
-    td_age_interval: int = 30_000
-    """Off-policy correction: n = clip(td_steps - age // interval, 1, td_steps), age in env steps."""
+    td_age_fraction: float = 0.3
+    """Off-policy correction: n = clip(td_steps - age // interval, 1, td_steps), age in env steps, with the interval this
+    fraction of the run's env steps (EfficientZero's auto_td_steps_ratio: 30k of its 100k)."""
     min_td_steps: int = 1
     """Lower clip of the off-policy corrected n."""
     value_prefix_horizon: int = 5
@@ -205,7 +206,6 @@ PRESETS: dict[str, dict] = {
         lr=0.05,
         min_replay_size=64,
         replay_capacity=2_000,
-        td_age_interval=100,
         target_refresh_interval=20,
         selfplay_refresh_interval=10,
         num_envs=2,

@@ -1,4 +1,11 @@
-"""Self-play: batched MCTS acting in a vector env, complete learning episodes handed to the replay."""
+"""Self-play: batched MCTS acting in a vector env, complete learning episodes handed to the replay.
+
+Besides the replay's data it keeps what a researcher checks first when an agent does not learn
+(``SelfPlay.drain``, logged with the update metrics): the training games' returns
+(``xtra_bench.monitor``), the entropy of acting's visit distributions and the share of the most
+visited action, and the search's root values against the discounted returns the episodes then
+realised (clipped rewards, no bootstrap: compared on episodes that ended in a terminal state).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from baselines.efficientzero.reanalyze import search
 from baselines.efficientzero.replay import PrioritizedReplay
 from baselines.efficientzero.timing import StageTimer
 from xtra_bench.envs import StepBatch, VectorEnv
+from xtra_bench.monitor import EpisodeReturns
 
 
 def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
@@ -36,6 +44,7 @@ class EpisodeBuffer:
     rewards: list[float] = field(default_factory=list)
     policies: list[np.ndarray] = field(default_factory=list)
     env_steps: list[int] = field(default_factory=list)
+    root_values: list[float] = field(default_factory=list)
 
 
 class SelfPlay:
@@ -68,6 +77,11 @@ class SelfPlay:
         self.rng, self.timer = rng, timer
         self.obs = env.reset()
         self.buffers = [EpisodeBuffer(frames=list(self.obs[e])) for e in range(env.num_envs)]
+        self.returns = EpisodeReturns(env.num_envs)
+        self._entropy: list[float] = []
+        self._top_share: list[float] = []
+        self._predicted: list[float] = []
+        self._realised: list[float] = []
 
     def step(self, net: EfficientZeroNet, temperature: float, env_step: int) -> None:
         """Plays one step in every env; ``env_step`` is the agent's counter before this step."""
@@ -75,8 +89,11 @@ class SelfPlay:
         with self.timer.stage("search"):
             result = search(net, torch.from_numpy(self.obs).to(device), self.legal, self.cfg, self.rng, add_noise=True)
             head = select_actions(result.visit_counts, temperature, self.rng)
+        policy = result.policy.astype(np.float64)
+        self._entropy.extend((-(policy * np.log(np.where(policy > 0, policy, 1.0))).sum(axis=1)).tolist())
+        self._top_share.extend(policy.max(axis=1).tolist())
         with self.timer.stage("env"):
-            self._record(self.env.step(self.head_to_env[head]), head, result.policy, env_step)
+            self._record(self.env.step(self.head_to_env[head]), head, result.policy, env_step, result.root_values)
 
     def step_uniform(self, env_step: int) -> None:
         """Plays one uniformly random legal action in every env and records uniform policies (no search)."""
@@ -86,9 +103,39 @@ class SelfPlay:
         with self.timer.stage("env"):
             self._record(self.env.step(self.head_to_env[head]), head, np.broadcast_to(policy, self.legal.shape), env_step)
 
-    def _record(self, batch: StepBatch, head: np.ndarray, policies: np.ndarray, env_step: int) -> None:
+    def drain(self) -> dict[str, float]:
+        """The statistics of the steps since the last call (see the module's docstring), then forgets them."""
+        out = self.returns.drain()
+        if self._entropy:
+            out["search/visit_entropy"] = float(np.mean(self._entropy))
+            out["search/top_visit_share"] = float(np.mean(self._top_share))
+        if self._predicted:
+            predicted, realised = np.asarray(self._predicted), np.asarray(self._realised)
+            out["value/root_value"] = float(predicted.mean())
+            out["value/realised_return"] = float(realised.mean())
+            out["value/abs_error"] = float(np.abs(predicted - realised).mean())
+        self._entropy, self._top_share, self._predicted, self._realised = [], [], [], []
+        return out
+
+    def _value_check(self, buf: EpisodeBuffer, terminal: bool) -> None:
+        """Pairs each searched step's root value with the discounted return that followed it (terminal episodes only)."""
+        if not terminal or len(buf.root_values) != len(buf.rewards):
+            return
+        rewards = np.sign(np.asarray(buf.rewards)) if self.cfg.clip_rewards else np.asarray(buf.rewards)
+        to_go = np.zeros(len(rewards))
+        running = 0.0
+        for i in range(len(rewards) - 1, -1, -1):
+            running = rewards[i] + self.cfg.discount * running
+            to_go[i] = running
+        self._predicted.extend(buf.root_values)
+        self._realised.extend(to_go.tolist())
+
+    def _record(self, batch: StepBatch, head: np.ndarray, policies: np.ndarray, env_step: int, root_values: np.ndarray | None = None) -> None:
         """Appends one step to every env's running episode and hands the finished ones to the replay."""
+        self.returns.record(batch)
         for e, buf in enumerate(self.buffers):
+            if root_values is not None:
+                buf.root_values.append(float(root_values[e]))
             buf.actions.append(int(head[e]))
             buf.rewards.append(float(batch.reward[e]))
             buf.policies.append(policies[e])
@@ -98,6 +145,7 @@ class SelfPlay:
                 continue
             game_over = batch.terminated[e] or batch.truncated[e]
             buf.frames.append((batch.final_obs if game_over else batch.obs)[e, -1])
+            self._value_check(buf, bool(batch.terminated[e] or batch.life_loss[e]))
             self.replay.add_episode(
                 np.stack(buf.frames),
                 np.asarray(buf.actions),

@@ -95,6 +95,8 @@ class UpdateLoop:
                 pending = (upcoming, self._submit(upcoming, reanalyze_ratio))
             with timer.stage("train"):
                 result = learner.update(batch)
+            if cfg.log_interval and learner.steps % cfg.log_interval == 0:
+                result.metrics["reanalyze/policy_change"] = policy_change(batch.target_policy, sample.search_policy)
             with timer.stage("data"):
                 replay.update_priorities(sample.rows, result.priorities)
             step = learner.steps
@@ -136,3 +138,20 @@ class UpdateLoop:
 def _snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A copy of ``net``'s state that later updates do not change."""
     return {name: value.detach().clone() for name, value in net.state_dict().items()}
+
+
+def policy_change(reanalysed: torch.Tensor, acting: np.ndarray) -> float:
+    """Mean total-variation distance between the reanalysed policy targets and acting's search policies.
+
+    Over the positions where both exist (acting's policy sums to 1; padding rows are all zero):
+    0 when reanalysis returns acting's policies, 1 when it moves all mass elsewhere.
+
+    Args:
+        reanalysed: float [B, K + 1, A] the batch's policy targets.
+        acting: float [B, K + 1, A] the policies stored by self-play.
+    """
+    new = reanalysed.float().cpu().numpy()
+    live = (acting.sum(-1) > 0.5) & (new.sum(-1) > 0.5)
+    if not live.any():
+        return 0.0
+    return float(0.5 * np.abs(new - acting).sum(-1)[live].mean())

@@ -74,7 +74,7 @@ def offline_rl_student(
                 frame_stack=cfg.frame_stack,
                 num_unroll=cfg.num_unroll_steps,
                 td_steps=cfg.td_steps,
-                td_age_interval=cfg.td_age_interval,
+                td_age_interval=1,  # every row has age 0 offline
                 min_td_steps=cfg.min_td_steps,
                 alpha=cfg.priority_alpha,
                 seed=stream,
