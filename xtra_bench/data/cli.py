@@ -184,14 +184,37 @@ def download_command(ids: tuple[str, ...], force: bool) -> None:
 
 @datasets_group.command("publish")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--base-url", required=True, help="Where DIRECTORY is served: https://..., file://..., hf://owner/repo@rev")
+@click.option("--base-url", help="Where DIRECTORY is served: https://..., file://..., hf://owner/repo@rev (only writes the manifest).")
+@click.option("--to", "to", help="Upload DIRECTORY to a Hub repo, hf://<owner>/<repo>@<revision>[/<folder>], then write the manifest.")
+@click.option("--endpoint", help="With --to: the Hub's URL [default: $HF_ENDPOINT or huggingface.co].")
+@click.option("--token", help="With --to: a write token [default: $HF_TOKEN or the saved login].")
+@click.option("--create", is_flag=True, help="With --to: create the repo and the revision's branch if missing.")
+@click.option("--message", help="With --to: the commit message.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Manifest to write [default: DIRECTORY/manifest.json].")
 @click.option("--force", is_flag=True, help="Overwrite an existing manifest.")
-def publish_command(directory: Path, base_url: str, out: Path | None, force: bool) -> None:
+def publish_command(
+    directory: Path, base_url: str | None, to: str | None, endpoint: str | None, token: str | None, create: bool, message: str | None, out: Path | None, force: bool
+) -> None:
     """Write a manifest listing every finished dataset (and its targets and cards) under DIRECTORY.
 
-    Example: xtra-bench datasets publish /srv/xtra-data --base-url https://data.example.org/xtra
+    With --base-url the files stay where they are served; with --to they and the manifest are
+    uploaded to a Hugging Face Hub repo in one commit, and the manifest (hf:// URLs, sha256 and
+    size of each file) is written once the commit has landed.
+
+    Examples: xtra-bench datasets publish /srv/xtra-data --base-url https://data.example.org/xtra;
+    xtra-bench datasets publish /srv/xtra-data --to hf://lab/xtra-data@v1 --create
     """
+    if (base_url is None) == (to is None):
+        raise click.UsageError("give exactly one of --base-url and --to")
+    if to is None and (endpoint or token or create or message):
+        raise click.UsageError("--endpoint, --token, --create and --message go with --to")
+    if to is not None:
+        from xtra_bench.data.hub import publish_to_hub
+
+        done = publish_to_hub(directory, to, out=out, force=force, endpoint=endpoint, token=token, create=create, message=message)
+        click.echo(f"committed {len(done.uploaded)} file(s) to {to}: {done.commit_url} (commit {done.commit_oid})")
+        click.echo(f"wrote {done.manifest}: {len(done.entries)} dataset(s)")
+        return
     from xtra_bench.data.publish import publish
 
     path, entries = publish(directory, base_url, out=out, force=force)
