@@ -108,7 +108,7 @@ def chunk_frames(rows: np.ndarray, step: np.ndarray, episode: np.ndarray, base: 
     return frames
 
 
-def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int) -> dict:
+def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int, frames_per_chunk: int | None = None) -> dict:
     import h5py
 
     rng = np.random.default_rng(game_seed)
@@ -136,6 +136,8 @@ def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int) -
         "policy_id": np.where(is_last, -1, episode % 10).astype(np.int16),
     }
     compression = Compression()
+    if frames_per_chunk:  # another chunking than the writer's, to measure what it would change
+        compression = Compression(chunk_bytes=frames_per_chunk * int(np.prod(FRAME_SHAPE)), reason="benchmarks/streaming.py --chunk-frames")
     meta = DatasetMeta(
         dataset_id=f"synthetic/{game}/paper-size-v1",
         game=game,
@@ -275,6 +277,7 @@ def measure(one_batch, seconds: float, cache, frames_per_batch: int) -> dict:
         "frames_per_batch": frames_per_batch,
         "frame_mb_per_s": batches * frames_per_batch * int(np.prod(FRAME_SHAPE)) / wall / 1e6,
         "cpu_per_wall": cpu / wall,
+        "cpu_s_per_batch": cpu / max(1, batches),
         "rss_gb": rss_bytes() / 1e9,
         "peak_rss_gb": peak_rss_bytes() / 1e9,
     }
@@ -310,7 +313,8 @@ def main() -> None:
 @click.option("--games", default=2, show_default=True, help="Games to write (each ~1 GB on disk).")
 @click.option("--steps", default=1_200_000, show_default=True, help="Transitions per game.")
 @click.option("--threads", default=os.cpu_count() or 1, show_default=True, help="Compression threads.")
-def make_command(out: Path, games: int, steps: int, threads: int) -> None:
+@click.option("--chunk-frames", type=int, help="Frames per chunk [default: the writer's, ~1 MB = 37 frames].")
+def make_command(out: Path, games: int, steps: int, threads: int, chunk_frames: int | None) -> None:
     """Write synthetic paper-size datasets (skips games already written)."""
     out.mkdir(parents=True, exist_ok=True)
     for i, game in enumerate(GAMES[:games]):
@@ -318,7 +322,7 @@ def make_command(out: Path, games: int, steps: int, threads: int) -> None:
         if path.exists():
             click.echo(f"{path} exists, skipped")
             continue
-        click.echo(json.dumps(make_game(path, game, i + 1, steps, threads)), nl=True)
+        click.echo(json.dumps(make_game(path, game, i + 1, steps, threads, chunk_frames)), nl=True)
 
 
 @main.command("run")

@@ -12,6 +12,8 @@ own older data) does not apply: every window bootstraps after the full ``td_step
 
 Frames are loaded when they fit and streamed from the file otherwise (``xtra_bench.data.streaming``:
 ``$XTRA_BENCH_FRAMES`` or the ``frames`` argument overrides the choice); both give the same batches.
+Streamed frames are gathered when a batch is drawn, on the chunk cache's worker threads; nothing
+is drawn ahead, since every draw depends on the priorities written after the update before it.
 
 Checkpoints hold a reference to the dataset (its path and sha256) plus the priorities and the
 draw generator, never the frames: ``load_state_dict`` is given the same dataset again.

@@ -2,7 +2,9 @@
 
 The sampler loads the view's rows into memory once (decompressing each chunk a single time) and
 then builds every batch with vectorised numpy gathers, so a batch costs about as much as gathering
-its frames from an in-memory array (``benchmarks/sampler.py`` measures the ratio).
+its frames from an in-memory array (``benchmarks/sampler.py`` measures the ratio). Frames that do
+not fit stay in the file: ``xtra_bench.data.streaming.StreamingSampler`` is this sampler on frames
+read through a bounded chunk cache, with the same draws and so the same batches.
 
 Windows never mix episodes. Frames before an episode's first row repeat that first frame (the
 protocol's frame stack at a game's start). An unroll from row t covers positions t..t+K and ends

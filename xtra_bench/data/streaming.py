@@ -268,7 +268,7 @@ class StreamingFrames:
                 self._rows = rows
         self._length = num_rows if self._rows is None else len(self._rows)
         self._key = (str(self.path.resolve()), os.stat(self.path).st_ino)
-        self._local = threading.local()
+        self._fd_value: int | None = None  # one descriptor for every thread: pread has no shared offset
         self._spec_lock = threading.Lock()
         self._speculation: _Speculation | None = None
         self._prefetcher: concurrent.futures.ThreadPoolExecutor | None = None
@@ -361,31 +361,30 @@ class StreamingFrames:
             raise spec.error
         return spec.result
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """Stops the prefetch thread and closes the file (the cache stays with its owner)."""
         with self._spec_lock:
             if self._speculation is not None:
                 self._speculation.cancel.set()
             self._speculation = None
             prefetcher, self._prefetcher = self._prefetcher, None
+            fd, self._fd_value = self._fd_value, None
         if prefetcher is not None and os.getpid() == self._pid:
-            prefetcher.shutdown(wait=True)
-        fd = getattr(self._local, "fd", None)
-        if fd is not None:
+            prefetcher.shutdown(wait=wait)
+        if fd is not None and os.getpid() == self._pid:
             os.close(fd)
-            self._local.fd = None
 
     def __del__(self):
         try:
-            self.close()
+            self.close(wait=False)
         except Exception:
             pass
 
     # ---- reading ----------------------------------------------------------------------------
     def _check_process(self) -> None:
         if os.getpid() != self._pid:
+            # A forked child keeps the descriptor (pread has no offset to share) but not the threads or locks.
             self._pid = os.getpid()
-            self._local = threading.local()
             self._spec_lock = threading.Lock()
             self._speculation, self._prefetcher = None, None
 
@@ -424,9 +423,12 @@ class StreamingFrames:
         return out
 
     def _fd(self) -> int:
-        fd = getattr(self._local, "fd", None)
+        fd = self._fd_value
         if fd is None:
-            fd = self._local.fd = os.open(self.path, os.O_RDONLY)
+            with self._spec_lock:
+                if self._fd_value is None:
+                    self._fd_value = os.open(self.path, os.O_RDONLY)
+                fd = self._fd_value
         return fd
 
     def _load(self, c: int) -> np.ndarray:
