@@ -38,7 +38,6 @@ import platform
 import resource
 import shutil
 import time
-import zlib
 from pathlib import Path
 
 import click
@@ -47,6 +46,11 @@ import numpy as np
 from xtra_bench.data.format import COLUMNS, FRAME
 from xtra_bench.data.integrity import file_sha256, install
 from xtra_bench.data.writer import Compression, DatasetMeta, root_attrs
+
+try:  # the same zlib streams, written faster
+    from zlib_ng import zlib_ng as zlib
+except ImportError:
+    import zlib
 
 FRAME_SHAPE = (96, 96, 3)
 GAMES = ("Alien", "Assault", "BattleZone", "Carnival", "Centipede", "DemonAttack", "Phoenix", "SpaceInvaders")

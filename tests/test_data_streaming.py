@@ -155,3 +155,25 @@ def test_a_corrupted_chunk_is_an_error_not_garbage(tmp_path):
         f.write(b"\x00" * size)
     with pytest.raises(DatasetError, match="chunk 2"):
         StreamingFrames(copy, cache=ChunkCache(0))[np.array([10, 11])]
+
+
+def test_plain_zlib_inflates_the_same_frames(tmp_path, monkeypatch):
+    import zlib
+
+    from xtra_bench.data import streaming
+
+    dataset = write(tmp_path)
+    loaded = dataset.read_columns(["frame"])["frame"]
+    monkeypatch.setattr(streaming, "_inflate_lib", zlib)  # where zlib-ng is not installed
+    index = np.random.default_rng(0).integers(0, len(loaded), size=50)
+    np.testing.assert_array_equal(StreamingFrames(dataset.path, cache=ChunkCache(0))[index], loaded[index])
+
+
+def test_a_chunk_is_inflated_only_as_far_as_needed_then_whole(tmp_path):
+    dataset = write(tmp_path)  # 5 rows per chunk
+    loaded = dataset.read_columns(["frame"])["frame"]
+    frames = StreamingFrames(dataset.path, cache=ChunkCache(1 << 20, workers=1))
+    np.testing.assert_array_equal(frames[np.array([10, 11])], loaded[[10, 11]])
+    assert frames.cache.nbytes == 2 * ROW_BYTES  # rows 0-1 of chunk 2
+    np.testing.assert_array_equal(frames[np.array([11, 14, 10])], loaded[[11, 14, 10]])
+    assert frames.cache.nbytes == 5 * ROW_BYTES and len(frames.cache) == 1  # now the whole chunk
