@@ -24,6 +24,7 @@ hit rate and the CPU used per wall second:
 Usage:
   python benchmarks/streaming.py make --out /tmp/xtra-stream --games 2
   python benchmarks/streaming.py run --data /tmp/xtra-stream --mode student --cache-gb 2.5 --seconds 60 --json
+  python benchmarks/streaming.py run --data /tmp/xtra-stream --mode student --step-ms 100   # a trainer beside it
   python benchmarks/streaming.py clean --data /tmp/xtra-stream
 """
 
@@ -265,14 +266,22 @@ def run_memory(path: Path, rows: int, seconds: float) -> dict:
     return measure(one_batch, seconds, None, 256 * 14)
 
 
+STEP_S = 0.0
+"""``--step-ms``: seconds a stand-in trainer sleeps after each batch (a GPU update the host waits for)."""
+
+
 def measure(one_batch, seconds: float, cache, frames_per_batch: int) -> dict:
     one_batch()  # warm-up: opens files, starts threads
-    batches, start, cpu0 = 0, time.perf_counter(), time.process_time()
+    batches, start, cpu0, waited = 0, time.perf_counter(), time.process_time(), 0.0
     misses0 = cache.misses if cache is not None else 0
     hits0 = cache.hits if cache is not None else 0
     while time.perf_counter() - start < seconds:
+        asked = time.perf_counter()
         one_batch()
+        waited += time.perf_counter() - asked
         batches += 1
+        if STEP_S:
+            time.sleep(STEP_S)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     result = {
         "batches": batches,
@@ -282,6 +291,8 @@ def measure(one_batch, seconds: float, cache, frames_per_batch: int) -> dict:
         "frame_mb_per_s": batches * frames_per_batch * int(np.prod(FRAME_SHAPE)) / wall / 1e6,
         "cpu_per_wall": cpu / wall,
         "cpu_s_per_batch": cpu / max(1, batches),
+        "step_ms": STEP_S * 1e3,
+        "data_wait_ms_per_batch": waited / max(1, batches) * 1e3,
         "rss_gb": rss_bytes() / 1e9,
         "peak_rss_gb": peak_rss_bytes() / 1e9,
     }
@@ -338,9 +349,12 @@ def make_command(out: Path, games: int, steps: int, threads: int, chunk_frames: 
 @click.option("--seconds", default=60.0, show_default=True, help="How long to sample.")
 @click.option("--no-prefetch", is_flag=True, help="Do not draw the next batch ahead.")
 @click.option("--memory-rows", default=100_000, show_default=True, help="Frames loaded for --mode memory.")
+@click.option("--step-ms", default=0.0, show_default=True, help="A stand-in trainer sleeps this long after each batch (prefetch then works beside it).")
 @click.option("--json", "as_json", is_flag=True)
-def run_command(data: Path, mode: str, games: int | None, cache_gb: float, workers: int, seconds: float, no_prefetch: bool, memory_rows: int, as_json: bool) -> None:
+def run_command(data: Path, mode: str, games: int | None, cache_gb: float, workers: int, seconds: float, no_prefetch: bool, memory_rows: int, step_ms: float, as_json: bool) -> None:
     """Sample for --seconds and print batches/s, resident memory and the cache's hit rate."""
+    global STEP_S
+    STEP_S = step_ms / 1e3
     paths = sorted(data.glob("*.hdf5"))[: games or None]
     if not paths:
         raise click.UsageError(f"no .hdf5 file in {data}; run `make` first")
