@@ -15,6 +15,7 @@ import numpy as np
 
 from baselines.efficientzero.networks import env_to_head_actions, head_action_mask
 from xtra_bench.data import Dataset, Registry, Sampler, SamplerConfig, load_dataset, parse_dataset_id, read_targets
+from xtra_bench.data.streaming import ChunkCache, frames_mode, open_sampler
 from xtra_bench.errors import ConfigError
 
 
@@ -73,8 +74,13 @@ def open_tasks(
     sampler_config: SamplerConfig,
     use_targets: bool = False,
     teacher_id: str = "",
+    frames: str | None = None,
 ) -> list[OfflineTask]:
-    """Opens one task per dataset file, all loaded into memory.
+    """Opens one task per dataset file.
+
+    The frames of all tasks are loaded when they fit together and streamed from their files
+    otherwise, through one shared chunk cache (``xtra_bench.data.streaming``); ``frames`` ("memory",
+    "stream", "auto"; default ``$XTRA_BENCH_FRAMES``) overrides the choice. Batches are the same.
 
     Args:
         paths: dataset files, one per game.
@@ -92,8 +98,10 @@ def open_tasks(
     if not paths:
         raise ConfigError("pretraining needs at least one dataset")
     tasks = []
-    for i, path in enumerate(paths):
-        dataset = Dataset(Path(path))
+    datasets = [Dataset(Path(path)) for path in paths]
+    mode = frames_mode(datasets, frames)
+    cache = ChunkCache() if mode == "stream" else None
+    for i, (path, dataset) in enumerate(zip(paths, datasets)):
         if tuple(dataset.frame_shape) != tuple(frame_shape):
             raise ConfigError(
                 f"{path} holds frames of shape {list(dataset.frame_shape)}, the target's are {list(frame_shape)}"
@@ -109,7 +117,7 @@ def open_tasks(
             OfflineTask(
                 game=dataset.game,
                 dataset=dataset,
-                sampler=Sampler(dataset, config, targets),
+                sampler=open_sampler(dataset, config, targets, mode=mode, cache=cache),
                 legal=head_action_mask(dataset.action_set, head_width),
                 env_to_head=env_to_head_actions(dataset.action_set, head_width),
                 has_targets=targets is not None,

@@ -11,11 +11,12 @@ import torch
 from baselines.bc.agent import BCFinetunedAgent, BCZeroShotAgent
 from baselines.curl.agent import CurlAgent, CurlPretrainedAgent
 from xtra_bench.agents import PRESETS
+from xtra_bench.data.registry import bundled_manifest
 from xtra_bench.envs import make_env
 from xtra_bench.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-PRETRAIN = [ROOT / "datasets" / "samples" / "MinAtar-Asterix-random-sample.hdf5"]
+PRETRAIN = [bundled_manifest().parent / "samples" / "MinAtar-Asterix-random-sample.hdf5"]
 TARGET = "MinAtar-Breakout"
 
 

@@ -1,17 +1,16 @@
 """Smoke runs of ``curl`` and ``curl-pretrained`` on the bundled samples: they learn, checkpoint and resume."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from baselines.curl.agent import CurlAgent, CurlPretrainedAgent
 from baselines.curl.config import preset_config
+from xtra_bench.data.registry import bundled_manifest
 from xtra_bench.envs import make_env
 from xtra_bench.errors import ConfigError
 
-SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
+SAMPLES = bundled_manifest().parent / "samples"
 PRETRAIN = [SAMPLES / "MinAtar-Asterix-random-sample.hdf5"]
 TARGET = "MinAtar-Breakout"
 

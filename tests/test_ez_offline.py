@@ -2,7 +2,6 @@
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +11,11 @@ from baselines.efficientzero.agent import EfficientZeroAgent
 from baselines.efficientzero.config import preset_config
 from baselines.efficientzero.offline import DatasetReplay
 from xtra_bench.data import Dataset
+from xtra_bench.data.registry import bundled_manifest
 from xtra_bench.envs import make_spec
 from xtra_bench.errors import ConfigError
 
-SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
+SAMPLES = bundled_manifest().parent / "samples"
 GAME = "MinAtar-Breakout"
 
 

@@ -17,6 +17,7 @@ from xtra_bench import agents
 from xtra_bench.agents import AgentRegistry, RandomAgent
 from xtra_bench.cli import main
 from xtra_bench.data.download import download
+from xtra_bench.data.registry import bundled_manifest
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner import JobStore, RunConfig, run
 
@@ -197,7 +198,7 @@ def test_stage1_runs_once_per_pretraining_set_and_is_shared_by_every_job(staged_
     assert result.exit_code == 0, result.output
     (stage_dir,) = (out / "stage1").iterdir()
     assert (stage_dir / "computed.log").read_text() == "computed\n"
-    manifest = json.loads(Path(agents.__file__).parents[1].joinpath("datasets/manifest.json").read_text())
+    manifest = json.loads(bundled_manifest().read_text())
     entry = next(d for d in manifest["datasets"] if d["id"] == dataset_id)
     recorded = json.loads((stage_dir / "stage1.json").read_text())
     assert recorded["datasets"] == [{"game": "MinAtar-Asterix", "id": dataset_id, "sha256": entry["files"][0]["sha256"]}]

@@ -7,9 +7,10 @@ from baselines.xtra.config import teacher_config
 from baselines.xtra.offline import TaskFiles
 from baselines.xtra.relabel import relabel
 from xtra_bench.data import Dataset
+from xtra_bench.data.registry import bundled_manifest
 from xtra_bench.envs import make_spec
 
-SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
+SAMPLES = bundled_manifest().parent / "samples"
 PRETRAIN = "MinAtar-Asterix"
 TARGET = "MinAtar-Breakout"
 

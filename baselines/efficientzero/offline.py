@@ -10,6 +10,11 @@ Dataset rows carry no search policy, so every policy target comes from reanalysi
 collected by the learner either, so the off-policy correction (which shortens n for the learner's
 own older data) does not apply: every window bootstraps after the full ``td_steps``.
 
+Frames are loaded when they fit and streamed from the file otherwise (``xtra_bench.data.streaming``:
+``$XTRA_BENCH_FRAMES`` or the ``frames`` argument overrides the choice); both give the same batches.
+Streamed frames are gathered when a batch is drawn, on the chunk cache's worker threads; nothing
+is drawn ahead, since every draw depends on the priorities written after the update before it.
+
 Checkpoints hold a reference to the dataset (its path and sha256) plus the priorities and the
 draw generator, never the frames: ``load_state_dict`` is given the same dataset again.
 """
@@ -21,19 +26,23 @@ import numpy as np
 from baselines.efficientzero.replay import PrioritizedRows
 from baselines.efficientzero.targets import learning_rewards
 from xtra_bench.data import Dataset
+from xtra_bench.data.streaming import ChunkCache, frames_mode, open_frames
 from xtra_bench.data.windows import learning_bounds
 from xtra_bench.errors import ConfigError
 
 
 class DatasetReplay(PrioritizedRows):
-    """Every row of a dataset view in memory, drawn by priority like the online replay.
+    """Every row of a dataset view, drawn by priority like the online replay.
 
     Args:
-        dataset: the view to learn from (its rows are loaded now).
+        dataset: the view to learn from (its rows are loaded now, its frames too unless streamed).
         env_to_head: int64 [len(action_set)] policy-head entry of each dataset action.
         num_actions: A, width of the policy head.
         clip_rewards: learn from sign-clipped rewards.
         life_loss_terminal: a life loss ends the learning episode (no bootstrap across it).
+        frames: "memory", "stream" or "auto" (default: ``$XTRA_BENCH_FRAMES``, else "auto": stream
+            only frames that do not fit).
+        cache: the chunk cache of streamed frames (default: one of ``$XTRA_BENCH_CACHE_BYTES``).
         **layout: the window layout, priority exponent and seed of ``PrioritizedRows``.
     """
 
@@ -45,16 +54,17 @@ class DatasetReplay(PrioritizedRows):
         *,
         clip_rewards: bool,
         life_loss_terminal: bool,
+        frames: str | None = None,
+        cache: ChunkCache | None = None,
         **layout,
     ):
         super().__init__(num_actions, **layout)
-        columns = dataset.read_columns()
+        self.frames, columns = open_frames(dataset, frames_mode([dataset], frames), cache=cache)
         is_last = columns["is_last"]
         ends = columns["is_terminal"] | (columns["life_loss"] if life_loss_terminal else False)
         rows = len(is_last)
         self.first, self.last = learning_bounds(is_last, ends)
         self.terminal = ends[self.last]
-        self.frames = columns["frame"]
         # Last rows store action -1; no window reads their action.
         self.actions = np.where(is_last, 0, np.asarray(env_to_head)[np.maximum(columns["action"], 0)]).astype(np.int64)
         self.rewards = learning_rewards(columns["reward"], clip_rewards)

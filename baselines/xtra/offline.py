@@ -26,6 +26,7 @@ from baselines.efficientzero.networks import env_to_head_actions, head_action_ma
 from baselines.efficientzero.targets import unroll_masks, value_prefix_targets
 from xtra_bench.data import Dataset, Sampler, SamplerConfig, read_targets
 from xtra_bench.data.sampler import Batch
+from xtra_bench.data.streaming import ChunkCache, frames_mode, open_sampler
 from xtra_bench.errors import ConfigError
 
 
@@ -109,13 +110,25 @@ class OfflineTasks:
         seed: seeds every task's row draws (each its own stream).
         device: where batches go.
         prioritised: draw by priority (see above).
+        frames: "memory", "stream" or "auto" (default: ``$XTRA_BENCH_FRAMES``, else "auto": the
+            tasks' frames are loaded when all of them fit, streamed from their files otherwise
+            through one chunk cache of ``$XTRA_BENCH_CACHE_BYTES``); the batches are the same.
 
     Raises:
         ConfigError: no shared action head, or a game whose actions do not fit it.
         DatasetError: a targets file that labels another dataset.
     """
 
-    def __init__(self, files: Sequence[TaskFiles], cfg: EfficientZeroConfig, *, seed: int, device: str, prioritised: bool = False):
+    def __init__(
+        self,
+        files: Sequence[TaskFiles],
+        cfg: EfficientZeroConfig,
+        *,
+        seed: int,
+        device: str,
+        prioritised: bool = False,
+        frames: str | None = None,
+    ):
         if not cfg.multi_task_actions:
             raise ConfigError("offline tasks need the shared action head (multi_task_actions=18)")
         self.cfg = cfg
@@ -124,8 +137,10 @@ class OfflineTasks:
         self.prioritised = prioritised
         self._samplers: list[Sampler] = []
         seeds = np.random.SeedSequence(seed).generate_state(max(1, len(files)))
-        for task, task_seed in zip(files, seeds):
-            dataset = Dataset(task.dataset)
+        datasets = [Dataset(task.dataset) for task in files]
+        mode = frames_mode(datasets, frames)
+        cache = ChunkCache() if mode == "stream" else None
+        for task, task_seed, dataset in zip(files, seeds, datasets):
             if max(dataset.action_set) >= self.head_width:
                 raise ConfigError(f"{dataset.game}'s actions do not fit a {self.head_width}-action head")
             sampler_cfg = SamplerConfig(
@@ -137,7 +152,8 @@ class OfflineTasks:
                 life_loss_terminal=cfg.life_loss_terminal,
                 seed=int(task_seed),
             )
-            self._samplers.append(Sampler(dataset, sampler_cfg, read_targets(task.targets, dataset)))
+            targets = read_targets(task.targets, dataset)
+            self._samplers.append(open_sampler(dataset, sampler_cfg, targets, mode=mode, cache=cache))
         self.games = tuple(s.dataset.game for s in self._samplers)
         self.frame_shape = tuple(self._samplers[0].dataset.frame_shape) if self._samplers else ()
 

@@ -14,7 +14,7 @@ from xtra_bench.cli_options import echo_json, json_option
 def datasets_group() -> None:
     """List, inspect, verify, download, publish and delete offline datasets.
 
-    The registry is $XTRA_BENCH_REGISTRY or the bundled datasets/manifest.json; downloads go to
+    The registry is $XTRA_BENCH_REGISTRY or the manifest bundled with the package; downloads go to
     $XTRA_BENCH_DATA (default: the XDG cache dir).
     """
 
@@ -66,6 +66,78 @@ def info_command(id_or_path: str, as_json: bool) -> None:
         click.echo(f"{key:<16}{text}")
 
 
+@datasets_group.command("show")
+@click.argument("id_or_path")
+@click.option("--targets", "targets", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A targets file to summarise (default: the targets files beside the dataset). Repeatable.")
+@click.option("--limit", default=20, show_default=True, help="Episodes listed (0: all).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write a picture of an episode: a strip of its frames over its score (and teacher value).")
+@click.option("--episode", default=0, show_default=True, help="The episode drawn by --png (a position in the dataset).")
+@click.option("--frames", "num_frames", default=8, show_default=True, help="Frames in the --png strip.")
+@json_option
+def show_command(id_or_path: str, targets: tuple[Path, ...], limit: int, png: Path | None, episode: int, num_frames: int, as_json: bool) -> None:
+    """Show a dataset's episodes (returns, lengths, policy ids), its policies and its teacher targets.
+
+    A downloaded id or a file. Targets files named <stem>.targets-<teacher>.hdf5 beside the
+    dataset are summarised (policy entropy, root values) unless --targets names others.
+
+    Example: xtra-bench datasets show xtra/Breakout/random-sample-v1 --png breakout.png
+    """
+    from xtra_bench.data.dataset import Dataset
+    from xtra_bench.data.show import frame_strip, summarise
+    from xtra_bench.data.store import resolve
+
+    path, _ = resolve(id_or_path)
+    dataset = Dataset(path)
+    summary = summarise(dataset, list(targets) or None)
+    if png is not None:
+        drawn_targets = Path(summary["targets"][0]["path"]) if summary["targets"] else None
+        summary["png"] = str(frame_strip(dataset, png, episode=episode, frames=num_frames, targets=drawn_targets))
+    if as_json:
+        echo_json(summary)
+        return
+    _print_summary(summary, limit)
+
+
+def _print_summary(summary: dict, limit: int) -> None:
+    length, ret = summary["length"], summary["return"]
+    click.echo(f"{summary['id']}  ({summary['path']})")
+    click.echo(
+        f"{summary['game']}: {summary['episodes']} episodes, {summary['steps']} steps, frames {summary['frame_shape']},"
+        f" {summary['num_actions']} actions"
+    )
+    click.echo(
+        f"length mean {length['mean']:.1f} (min {length['min']:g}, max {length['max']:g});"
+        f" return mean {ret['mean']:.2f} (min {ret['min']:g}, max {ret['max']:g})"
+    )
+    click.echo("\npolicies")
+    click.echo(f"  {'id':>4}{'episodes':>10}{'steps':>10}{'return':>10}  description")
+    for p in summary["policies"]:
+        click.echo(f"  {p['policy_id']:>4}{p['episodes']:>10}{p['steps']:>10}{p['return']['mean']:>10.2f}  {p['description']}")
+    for t in summary["targets"]:
+        e, v = t["policy_entropy"], t["root_value"]
+        click.echo(f"\ntargets of teacher {t['teacher_id']} ({t['path']})")
+        click.echo(
+            f"  policy entropy  mean {e['mean']:.3f} nats (std {e['std']:.3f}, min {e['min']:.3f}, max {e['max']:.3f};"
+            f" uniform {e['max_possible']:.3f})"
+        )
+        click.echo(f"  root value      mean {v['mean']:.3f} (std {v['std']:.3f}, min {v['min']:.3f}, max {v['max']:.3f})")
+    rows = summary["episode_rows"]
+    shown = rows if limit <= 0 else rows[:limit]
+    extra = [k for k in (shown[0] if shown else {}) if "." in k]
+    click.echo("\nepisodes")
+    header = f"  {'episode':>8}{'length':>8}{'return':>10}{'lives lost':>11}  {'ended':<10}{'policy ids':<12}"
+    click.echo(header + "".join(f"{k:>22}" for k in extra))
+    for r in shown:
+        ids = ",".join(map(str, r["policy_ids"])) or "-"
+        line = f"  {r['episode']:>8}{r['length']:>8}{r['return']:>10g}{r['life_losses']:>11}  {r['ended']:<10}{ids:<12}"
+        click.echo(line + "".join(f"{r[k]:>22.3f}" for k in extra))
+    if len(shown) < len(rows):
+        click.echo(f"  ... {len(rows) - len(shown)} more (--limit 0 lists all)")
+    if "png" in summary:
+        click.echo(f"\nwrote {summary['png']}")
+
+
 @datasets_group.command("verify")
 @click.argument("id_or_path")
 @click.option("--targets", type=click.Path(path_type=Path), help="Also check that this targets file labels the dataset.")
@@ -112,14 +184,37 @@ def download_command(ids: tuple[str, ...], force: bool) -> None:
 
 @datasets_group.command("publish")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--base-url", required=True, help="Where DIRECTORY is served: https://..., file://..., hf://owner/repo@rev")
+@click.option("--base-url", help="Where DIRECTORY is served: https://..., file://..., hf://owner/repo@rev (only writes the manifest).")
+@click.option("--to", "to", help="Upload DIRECTORY to a Hub repo, hf://<owner>/<repo>@<revision>[/<folder>], then write the manifest.")
+@click.option("--endpoint", help="With --to: the Hub's URL [default: $HF_ENDPOINT or huggingface.co].")
+@click.option("--token", help="With --to: a write token [default: $HF_TOKEN or the saved login].")
+@click.option("--create", is_flag=True, help="With --to: create the repo and the revision's branch if missing.")
+@click.option("--message", help="With --to: the commit message.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Manifest to write [default: DIRECTORY/manifest.json].")
 @click.option("--force", is_flag=True, help="Overwrite an existing manifest.")
-def publish_command(directory: Path, base_url: str, out: Path | None, force: bool) -> None:
+def publish_command(
+    directory: Path, base_url: str | None, to: str | None, endpoint: str | None, token: str | None, create: bool, message: str | None, out: Path | None, force: bool
+) -> None:
     """Write a manifest listing every finished dataset (and its targets and cards) under DIRECTORY.
 
-    Example: xtra-bench datasets publish /srv/xtra-data --base-url https://data.example.org/xtra
+    With --base-url the files stay where they are served; with --to they and the manifest are
+    uploaded to a Hugging Face Hub repo in one commit, and the manifest (hf:// URLs, sha256 and
+    size of each file) is written once the commit has landed.
+
+    Examples: xtra-bench datasets publish /srv/xtra-data --base-url https://data.example.org/xtra;
+    xtra-bench datasets publish /srv/xtra-data --to hf://lab/xtra-data@v1 --create
     """
+    if (base_url is None) == (to is None):
+        raise click.UsageError("give exactly one of --base-url and --to")
+    if to is None and (endpoint or token or create or message):
+        raise click.UsageError("--endpoint, --token, --create and --message go with --to")
+    if to is not None:
+        from xtra_bench.data.hub import publish_to_hub
+
+        done = publish_to_hub(directory, to, out=out, force=force, endpoint=endpoint, token=token, create=create, message=message)
+        click.echo(f"committed {len(done.uploaded)} file(s) to {to}: {done.commit_url} (commit {done.commit_oid})")
+        click.echo(f"wrote {done.manifest}: {len(done.entries)} dataset(s)")
+        return
     from xtra_bench.data.publish import publish
 
     path, entries = publish(directory, base_url, out=out, force=force)

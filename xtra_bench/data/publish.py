@@ -26,7 +26,7 @@ def _file(path: Path, directory: Path, base_url: str, kind: str, sha256: str | N
 
 
 def publish(directory: Path, base_url: str, *, out: Path | None = None, force: bool = False) -> tuple[Path, list[ManifestEntry]]:
-    """Scans ``directory`` and writes its manifest.
+    """Scans ``directory`` (``scan``) and writes its manifest.
 
     Args:
         directory: holds finished dataset files (any depth), their targets files and cards.
@@ -47,6 +47,21 @@ def publish(directory: Path, base_url: str, *, out: Path | None = None, force: b
     out = Path(out) if out else directory / "manifest.json"
     if out.exists() and not force:
         raise DatasetError(f"{out} already exists; pass --force to overwrite it")
+    entries = scan(directory, base_url, where=str(out))
+    atomic_write_bytes(out, manifest_json(entries).encode())
+    return out, entries
+
+
+def scan(directory: Path, base_url: str, *, where: str = "") -> list[ManifestEntry]:
+    """The manifest entries of the finished datasets under ``directory`` (see ``publish``).
+
+    Every file URL is ``base_url/<quoted path relative to directory>``.
+
+    Raises:
+        DatasetError: as ``publish``.
+    """
+    directory = Path(directory)
+    where = where or str(directory)
     files = sorted(p for p in directory.rglob("*.hdf5") if not any(part.endswith(".partial") for part in p.parts))
     datasets: dict[str, tuple[Dataset, ManifestFile]] = {}
     targets: list[tuple[Path, str]] = []
@@ -81,6 +96,5 @@ def publish(directory: Path, base_url: str, *, out: Path | None = None, force: b
             steps=dataset.total_steps,
             files=(record, *extra),
         ).to_json()
-        entries.append(parse_entry(raw, where=str(out)))
-    atomic_write_bytes(out, manifest_json(entries).encode())
-    return out, entries
+        entries.append(parse_entry(raw, where=where))
+    return entries

@@ -3,7 +3,9 @@
 Ids have the form ``<namespace>/<Game>/<source>-v<N>``; each part starts with a letter or digit,
 so no id can name ``.`` or ``..``. The data root is ``$XTRA_BENCH_DATA`` or the XDG cache dir; a
 dataset's files live in ``<root>/<id>/``. The manifest is ``$XTRA_BENCH_REGISTRY`` or the bundled
-``datasets/manifest.json``.
+one, package data of ``xtra_bench`` (``xtra_bench/datasets/manifest.json``, beside the dataset
+cards and sample files its relative ``file://`` URLs name), read through ``importlib.resources``
+so an installed wheel has it too.
 """
 
 from __future__ import annotations
@@ -84,9 +86,23 @@ def data_root() -> Path:
     return root
 
 
+BUNDLED_DIR = "datasets"
+"""The package-data directory of ``xtra_bench`` holding the bundled manifest, cards and samples."""
+
+
 def bundled_manifest() -> Path:
-    """The manifest shipped beside the package (``datasets/manifest.json`` of a source checkout)."""
-    return Path(__file__).resolve().parents[2] / "datasets" / "manifest.json"
+    """The manifest shipped as package data (``xtra_bench/datasets/manifest.json``).
+
+    Raises:
+        DatasetError: the package is installed in a form without files on disk (e.g. a zip), where
+            the manifest's relative ``file://`` URLs could not resolve.
+    """
+    import importlib.resources
+
+    resource = importlib.resources.files("xtra_bench").joinpath(BUNDLED_DIR, "manifest.json")
+    if not isinstance(resource, Path):
+        raise DatasetError(f"the bundled manifest {resource} is not a file on disk; set {REGISTRY_ENV} to a manifest.json")
+    return resource
 
 
 def manifest_path() -> Path:

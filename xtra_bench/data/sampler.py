@@ -2,7 +2,9 @@
 
 The sampler loads the view's rows into memory once (decompressing each chunk a single time) and
 then builds every batch with vectorised numpy gathers, so a batch costs about as much as gathering
-its frames from an in-memory array (``benchmarks/sampler.py`` measures the ratio).
+its frames from an in-memory array (``benchmarks/sampler.py`` measures the ratio). Frames that do
+not fit stay in the file: ``xtra_bench.data.streaming.StreamingSampler`` is this sampler on frames
+read through a bounded chunk cache, with the same draws and so the same batches.
 
 Windows never mix episodes. Frames before an episode's first row repeat that first frame (the
 protocol's frame stack at a game's start). An unroll from row t covers positions t..t+K and ends
@@ -21,6 +23,7 @@ import numpy as np
 
 from xtra_bench.data.dataset import Dataset
 from xtra_bench.data.errors import DatasetError
+from xtra_bench.data.format import COLUMNS, SMALL_COLUMNS
 from xtra_bench.data.targets import Targets
 from xtra_bench.data.windows import learning_bounds, unroll_windows
 
@@ -106,18 +109,23 @@ class Sampler:
         dataset: the view to sample (its rows are loaded now).
         config: batch layout and learning conventions.
         targets: teacher targets of the dataset's file, joined to every position.
+        frames: the view's frames when they come from elsewhere (any array-like that answers
+            ``frames[int array]``, e.g. ``xtra_bench.data.streaming.StreamingFrames``); then only
+            the other columns are loaded. ``StreamingSampler`` passes its streamed frames here.
 
     Raises:
         DatasetError: an empty view, or targets of another dataset.
     """
 
-    def __init__(self, dataset: Dataset, config: SamplerConfig = SamplerConfig(), targets: Targets | None = None):
+    def __init__(
+        self, dataset: Dataset, config: SamplerConfig = SamplerConfig(), targets: Targets | None = None, *, frames=None
+    ):
         if len(dataset) == 0 or dataset.total_steps == 0:
             raise DatasetError(f"{dataset.path}: the view has no transition to sample")
         self.config = config
         self.dataset = dataset
-        columns = dataset.read_columns()
-        self.frames = columns["frame"]
+        columns = dataset.read_columns(SMALL_COLUMNS if frames is not None else tuple(COLUMNS))
+        self.frames = columns["frame"] if frames is None else frames
         self._actions = columns["action"].astype(np.int64)
         reward = columns["reward"]
         self._rewards = np.sign(reward).astype(np.float32) if config.clip_rewards else reward.astype(np.float32)
@@ -193,16 +201,17 @@ class Sampler:
         self._episode_priority = priorities
         self._cdf, self._uniform = None, False
 
-    def _draw(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _draw(self, size: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        rng = self._rng if rng is None else rng
         if self._uniform:
-            rows = self._starts[self._rng.integers(len(self._starts), size=size)]
+            rows = self._starts[rng.integers(len(self._starts), size=size)]
             return rows, np.full(size, 1 / len(self._starts), np.float32)
         if self._cdf is None:
             self._cdf = np.cumsum(self._row_priority * self._episode_priority[self._episode])
         total = self._cdf[-1]
         if total <= 0:
             raise DatasetError("every row has priority 0; nothing can be drawn")
-        rows = np.searchsorted(self._cdf, self._rng.random(size) * total, side="right")
+        rows = np.searchsorted(self._cdf, rng.random(size) * total, side="right")
         weight = self._row_priority[rows] * self._episode_priority[self._episode[rows]]
         return rows, (weight / total).astype(np.float32)
 
@@ -213,15 +222,19 @@ class Sampler:
         window = rows[:, None] + np.arange(1 - self.config.frame_stack, 1)
         return self.frames[np.maximum(window, self._episode_first[rows][:, None])]
 
+    def _windows(self, t: np.ndarray):
+        cfg = self.config
+        return unroll_windows(
+            t, self._episode_first[t], self._next_end[t], frame_stack=cfg.frame_stack, unroll_steps=cfg.unroll_steps, n_step=cfg.n_step
+        )
+
     def sample(self, batch_size: int | None = None) -> Batch:
         """Draws a batch (``config.batch_size`` start rows unless given)."""
         cfg = self.config
         size = batch_size or cfg.batch_size
         k, n = cfg.unroll_steps, cfg.n_step
         t, probability = self._draw(size)
-        w = unroll_windows(
-            t, self._episode_first[t], self._next_end[t], frame_stack=cfg.frame_stack, unroll_steps=k, n_step=n
-        )
+        w = self._windows(t)
         mask, rows = w.valid, w.positions
         moves = w.live[:, :k]
         actions = np.where(moves, self._actions[w.transitions[:, :k]], 0)
