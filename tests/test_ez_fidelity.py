@@ -183,3 +183,21 @@ def test_lagged_target_network_and_uniform_first_actions():
     assert any(not torch.equal(after_two[n], v) for n, v in agent.net.state_dict().items() if v.is_floating_point())
     for name, value in agent.target_net.state_dict().items():
         assert torch.equal(value, after_two[name]), name
+
+
+def test_low_lr_tail_is_a_protocol_setting_off_by_default():
+    from xtra_bench.agents import RandomAgent
+    from xtra_bench.protocol import Protocol
+    from xtra_bench.runner.job import protocol_settings
+
+    assert Protocol().low_lr_tail == 0 and preset_config("paper").final_low_lr_steps == 0
+    assert Protocol(low_lr_tail=20_000).hash() != Protocol().hash()  # results with and without it never mix
+    assert protocol_settings(EfficientZeroAgent, "paper", Protocol(low_lr_tail=20_000)) == {"final_low_lr_steps": 20_000}
+    assert protocol_settings(RandomAgent, "paper", Protocol(low_lr_tail=20_000)) == {}
+    assert protocol_settings(EfficientZeroAgent, "paper", Protocol()) == {}
+    # The tail runs after the last env step at the decayed rate: RunSchedule(100, 20) ends at 120 updates.
+    cfg = preset_config("smoke", batch_size=8, num_simulations=2, min_replay_size=16, num_envs=2, final_low_lr_steps=20)
+    env = CatchEnv(2, seed=0)
+    agent = EfficientZeroAgent(env.spec, preset="smoke", seed=0, config=cfg)
+    agent.train(env, 100)
+    assert agent.learner.steps == 120 and agent.learner.run == RunSchedule(100, 20)

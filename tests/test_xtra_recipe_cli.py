@@ -18,7 +18,7 @@ def data_root(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
-    tiny = Recipe(preset="smoke", env_steps=100, checkpoint_every=40, episodes_per_checkpoint=2, train_envs=2, play_envs=2)
+    tiny = Recipe(preset="smoke", env_steps=100, checkpoint_every=40, episodes_per_checkpoint=2, train_envs=2, play_envs=2, low_lr_tail=0)
     monkeypatch.setitem(recipe_module.RECIPES, "smoke", tiny)
     torch.set_num_threads(1)
     path = collect_recipe("MinAtar-Breakout", "smoke", progress=False)

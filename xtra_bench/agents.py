@@ -26,7 +26,7 @@ from xtra_bench.errors import UnknownNameError, XtraBenchError, closest_match_hi
 from xtra_bench.presets import apply_overrides
 
 ENTRY_POINT_GROUP = "xtra_bench.agents"
-PRESETS = ("paper", "fast", "smoke")
+PRESETS = ("paper", "fast", "minatar", "smoke")
 
 EvalCallback = Callable[[int], None]
 """Called by ``Agent.train`` with the number of environment steps taken so far at each evaluation point."""

@@ -154,6 +154,10 @@ class Protocol:
         eval_seed: seed of the evaluation env (eval games are the same for every agent).
         eval_interval: agent steps between the cheaper periodic evaluations for learning curves.
         periodic_eval_episodes: episodes of each periodic evaluation.
+        low_lr_tail: updates at the decayed learning rate after the last env step, for agents
+            that have such a tail (EfficientZero's 20k ``last_steps``). It belongs to the paper's
+            comparison with published state of the art (Table 2) only; Appendix K omits it for
+            the shooter, maze, diverse and every other split, so it is 0 unless a run asks.
     """
 
     env_steps: int = 100_000
@@ -162,8 +166,11 @@ class Protocol:
     eval_seed: int = 0
     eval_interval: int = 10_000
     periodic_eval_episodes: int = 8
+    low_lr_tail: int = 0
 
     def __post_init__(self):
+        if self.low_lr_tail < 0:
+            raise ConfigError(f"low-lr-tail must be 0 or more updates, got {self.low_lr_tail}")
         for field in ("env_steps", "eval_episodes", "eval_interval", "periodic_eval_episodes"):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{field.replace('_', '-')} must be positive, got {getattr(self, field)}")

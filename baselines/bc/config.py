@@ -100,6 +100,15 @@ class BCConfig:
 PRESETS: dict[str, dict] = {
     "paper": {},
     "fast": dict(pretrain_updates=20_000, finetune_updates=5_000),
+    "minatar": dict(
+        channels=16,
+        reduced_channels=4,
+        head_hidden=32,
+        support_size=10,
+        batch_size=64,
+        pretrain_updates=5_000,
+        finetune_updates=2_000,
+    ),
     "smoke": dict(
         channels=16,
         reduced_channels=4,

@@ -31,6 +31,7 @@ from baselines.pretrain_cache import load_pretrained, pretrain_key, save_pretrai
 from xtra_bench.agents import Agent, EvalCallback, MetricsCallback, read_checkpoint_meta, write_checkpoint_meta
 from xtra_bench.envs import FULL_ACTION_COUNT, EnvSpec, VectorEnv, make_spec
 from xtra_bench.errors import ConfigError
+from xtra_bench.monitor import EpisodeReturns
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class CurlAgent(Agent):
         self.learner = CurlLearner(self.net, cfg, spec.frame_shape[0])
         self.replay = EpisodeReplay.for_config(cfg, spec.frame_shape, cfg.replay_capacity, seed=seed)
         self.env_steps = 0
+        self.run_updates = 1  # updates of the running train() call's run: the beta schedule's length
+        self.returns: EpisodeReturns | None = None
         self.pretrained_from: list[str] = []
         self.last_metrics: dict[str, float] = {}
 
@@ -93,7 +96,7 @@ class CurlAgent(Agent):
 
     # ---- learning -------------------------------------------------------------------------------
     def _beta(self) -> float:
-        progress = min(1.0, self.learner.steps / self.cfg.learning_updates)
+        progress = min(1.0, self.learner.steps / self.run_updates)
         return self.cfg.priority_beta_start + (1.0 - self.cfg.priority_beta_start) * progress
 
     def _update(self, on_metrics: MetricsCallback | None) -> None:
@@ -105,6 +108,8 @@ class CurlAgent(Agent):
         step = self.learner.steps
         self.last_metrics = {**result.metrics, "update": step, "env_steps": self.env_steps}
         if cfg.log_interval and step % cfg.log_interval == 0:
+            if self.returns is not None:
+                self.last_metrics.update(self.returns.drain())
             logger.info("update %d: %s", step, {k: round(v, 4) for k, v in result.metrics.items()})
             if on_metrics:
                 on_metrics(self.env_steps, self.last_metrics)
@@ -133,9 +138,14 @@ class CurlAgent(Agent):
             raise ConfigError(f"this agent learns {self.spec.game}, not {env.spec.game}")
         collector = EpisodeCollector(env, self.replay, self.cfg.clip_rewards)
         catch_up = max(1, int(np.ceil(2 * self.cfg.updates_per_step * env.num_envs)))
+        # The run is ``steps`` long: beta anneals over its updates, whatever the preset.
+        self.run_updates = self.cfg.learning_updates(steps)
+        self.returns = EpisodeReturns(env.num_envs)
         while self.env_steps < steps:
             head = self._choose(collector.obs, greedy=False)
-            collector.record(head, env.step(self.head_to_env[head]))
+            step = env.step(self.head_to_env[head])
+            self.returns.record(step)
+            collector.record(head, step)
             before, self.env_steps = self.env_steps, self.env_steps + env.num_envs
             self._learn(on_metrics, catch_up)
             if on_eval and eval_every and self.env_steps // eval_every > before // eval_every:
@@ -155,6 +165,7 @@ class CurlAgent(Agent):
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "env_steps": self.env_steps,
+            "run_updates": self.run_updates,
             "pretrained_from": list(self.pretrained_from),
         }
         # Written beside the final name and renamed, so a crash never leaves a half-written checkpoint.
@@ -176,6 +187,7 @@ class CurlAgent(Agent):
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         agent.env_steps = int(state["env_steps"])
+        agent.run_updates = int(state["run_updates"])
         agent.pretrained_from = list(state["pretrained_from"])
         return agent
 

@@ -89,8 +89,6 @@ class CurlConfig:
     """Importance-sampling exponent at the first update, annealed linearly to 1 over the run (DER: 0.4 -> 1)."""
     priority_eps: float = 1e-6
     """Added to every priority so that no transition becomes unsampleable."""
-    training_steps: int = 100_000
-    """Agent steps of a run; the beta schedule ends there (Atari100k: 100k)."""
 
     # --- multi-task pretraining (curl-pretrained; XTRA Appendix G gives no numbers: these are ours) ---
     pretrain_updates: int = 100_000
@@ -126,15 +124,21 @@ class CurlConfig:
         if bad:
             raise ConfigError(f"invalid CURL setting(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
 
-    @property
-    def learning_updates(self) -> int:
-        """Updates of a full run (the beta schedule's length): updates_per_step x steps after the replay warm-up."""
-        return max(1, int(self.updates_per_step * (self.training_steps - self.min_replay_size)))
+    def learning_updates(self, steps: int) -> int:
+        """Updates of a run of ``steps`` agent steps (the beta schedule's length): updates_per_step x steps after the replay warm-up."""
+        return max(1, int(self.updates_per_step * (steps - self.min_replay_size)))
 
 
 PRESETS: dict[str, dict] = {
     "paper": {},
     "fast": dict(pretrain_updates=20_000, num_envs=4),
+    "minatar": dict(
+        conv_channels=(16, 32),
+        hidden_size=128,
+        contrastive_dim=64,
+        pretrain_updates=5_000,
+        pretrain_batch_per_task=16,
+    ),
     "smoke": dict(
         conv_channels=(8, 16),
         hidden_size=32,
@@ -144,7 +148,6 @@ PRESETS: dict[str, dict] = {
         target_update_period=20,
         replay_capacity=2_000,
         min_replay_size=32,
-        training_steps=200,
         pretrain_updates=20,
         pretrain_batch_per_task=8,
         num_envs=2,

@@ -14,7 +14,7 @@ from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.efficientzero.losses import TrainBatch
 from baselines.efficientzero.networks import EfficientZeroNet, obs_to_input
 from baselines.efficientzero.replay import ReplaySample
-from baselines.efficientzero.targets import unroll_masks, value_prefix_targets, value_targets
+from baselines.efficientzero.targets import bootstrap_needed, unroll_masks, value_prefix_targets, value_targets
 from xtra_bench.search import SearchConfig, dirichlet_noise, run_search
 
 
@@ -92,20 +92,28 @@ def reanalyze(
     # One host->device copy of every frame the batch needs; the stacks are cut on the device.
     frames = torch.from_numpy(sample.frames).to(device)
     stack_offsets = torch.arange(stack, device=device)
-    boot_index = torch.from_numpy(sample.bootstrap_index).to(device)[..., None] + stack_offsets  # [B, K+1, S]
-    boot = frames[torch.arange(b, device=device)[:, None, None], boot_index].flatten(0, 1)
-    boot_values = target_net.initial_inference(obs_to_input(boot)).value.float().cpu().numpy().reshape(b, k1)
+    # Only the rows whose value enters a target are evaluated (none past an episode's end or at a terminal one).
+    window, position = np.nonzero(bootstrap_needed(sample.steps_left, sample.terminal, sample.td, k))
+    boot_values = np.zeros((b, k1), dtype=np.float32)
+    if len(window):
+        rows = torch.from_numpy(sample.bootstrap_index[window, position]).to(device)[:, None] + stack_offsets  # [N, S]
+        boot = frames[torch.from_numpy(window).to(device)[:, None], rows]
+        boot_values[window, position] = target_net.initial_inference(obs_to_input(boot)).value.float().cpu().numpy()
     target_value = value_targets(sample.rewards, boot_values, sample.steps_left, sample.terminal, sample.td, cfg.discount, k)
     target_prefix = value_prefix_targets(sample.rewards, sample.steps_left, cfg.value_prefix_horizon, k)
     policy_mask, unroll_mask = unroll_masks(sample.steps_left, k)
 
     policy = sample.search_policy.copy()
     count = int(round(reanalyze_ratio * b))
-    if count:
-        positions = frames[:count, (torch.arange(k1, device=device)[:, None] + stack_offsets)].flatten(0, 1)
-        legal = np.broadcast_to(legal_row, (count * k1, len(legal_row)))
+    # Positions past an episode's end have no policy target: they are not searched.
+    window, position = np.nonzero(policy_mask[:count])
+    if len(window):
+        starts = torch.from_numpy(position).to(device)[:, None] + stack_offsets  # [N, S]
+        positions = frames[torch.from_numpy(window).to(device)[:, None], starts]
+        legal = np.broadcast_to(legal_row, (len(window), len(legal_row)))
         result = search(target_net, positions, legal, cfg, rng, cfg.reanalyze_noise)
-        policy[:count] = result.policy.reshape(count, k1, -1) * policy_mask[:count, :, None]
+        policy[:count] = 0.0
+        policy[window, position] = result.policy
 
     def put(x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x)).to(device)

@@ -80,6 +80,25 @@ def value_targets(
     return np.where(k <= steps_left, reward_sum + bootstrap, 0.0).astype(np.float32)
 
 
+def bootstrap_needed(steps_left: np.ndarray, terminal: np.ndarray, td: np.ndarray, num_unroll: int) -> np.ndarray:
+    """Which positions' value targets use their bootstrap value (the rule of ``value_targets``).
+
+    Position k needs it when it lies inside the episode (k <= steps_left) and its n-step return
+    does not stop at a terminal end; elsewhere the target network's value is never read, so
+    reanalysis skips those rows.
+
+    Args:
+        steps_left: int [B]; terminal: bool [B]; td: int [B] n of each window; num_unroll: K.
+
+    Returns:
+        bool [B, K + 1].
+    """
+    steps_left = np.asarray(steps_left)[:, None]
+    k = np.arange(num_unroll + 1)[None, :]
+    n = np.clip(np.minimum(np.asarray(td)[:, None], steps_left - k), 0, None)
+    return (k <= steps_left) & ~(np.asarray(terminal)[:, None] & (k + n == steps_left))
+
+
 def value_prefix_targets(rewards: np.ndarray, steps_left: np.ndarray, horizon: int, num_unroll: int) -> np.ndarray:
     """Value-prefix targets: undiscounted reward sums since the last LSTM reset.
 

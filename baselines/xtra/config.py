@@ -132,6 +132,18 @@ PRESETS: dict[str, dict] = {
         weights_cycle=2_500,
         weights_window=250,
     ),
+    # The paper's stage-1 lengths cut to a 20k-step MinAtar run, and its task-weight schedule
+    # (10k / 5k / 500 of 100k) scaled by 20k / 100k.
+    "minatar": dict(
+        teacher_updates=5_000,
+        relabel_simulations=8,
+        distill_updates=5_000,
+        distill_batch_size=64,
+        offline_batch_size=64,
+        weights_start=2_000,
+        weights_cycle=1_000,
+        weights_window=100,
+    ),
     "smoke": dict(
         teacher_updates=20,
         relabel_simulations=4,

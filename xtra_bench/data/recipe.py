@@ -48,21 +48,26 @@ class Recipe:
         episodes_per_checkpoint: games each checkpoint plays into the dataset.
         train_envs: environments of the online run (the preset's ``num_envs``).
         play_envs: environments a checkpoint plays side by side.
+        low_lr_tail: updates at the decayed learning rate after the last env step (the paper's
+            data comes from EfficientZero's 100k + 20k run).
     """
 
     preset: str = "paper"
     env_steps: int = 100_000
     checkpoint_every: int = 10_000
     episodes_per_checkpoint: int = 64
-    train_envs: int = 1
+    train_envs: int = 4
     play_envs: int = 8
+    low_lr_tail: int = 20_000
 
 
 RECIPES: dict[str, Recipe] = {
     # 100k steps, 120k updates (with EfficientZero's 20k low-lr tail): 12 checkpoints x 64 games.
     "paper": Recipe(),
-    "fast": Recipe(preset="fast", env_steps=50_000, checkpoint_every=5_000, episodes_per_checkpoint=16, train_envs=8),
-    "smoke": Recipe(preset="smoke", env_steps=200, checkpoint_every=100, episodes_per_checkpoint=2, train_envs=2, play_envs=2),
+    "fast": Recipe(preset="fast", env_steps=50_000, checkpoint_every=5_000, episodes_per_checkpoint=16, train_envs=8, low_lr_tail=0),
+    # 20k steps: 10 checkpoints x 16 games, a few MB per MinAtar game.
+    "minatar": Recipe(preset="minatar", env_steps=20_000, checkpoint_every=2_000, episodes_per_checkpoint=16, train_envs=8, low_lr_tail=0),
+    "smoke": Recipe(preset="smoke", env_steps=200, checkpoint_every=100, episodes_per_checkpoint=2, train_envs=2, play_envs=2, low_lr_tail=0),
 }
 
 
@@ -176,7 +181,8 @@ def collect_recipe(
     if saved.is_dir():
         agent = registry.load_checkpoint(saved, device=device)
     else:
-        agent = registry.make(AGENT, spec, preset=recipe.preset, seed=seed, device=device)
+        tail = {"final_low_lr_steps": recipe.low_lr_tail} if recipe.low_lr_tail else None
+        agent = registry.make(AGENT, spec, preset=recipe.preset, seed=seed, device=device, overrides=tail)
 
     def play_checkpoint(policy_id: int) -> None:
         want = (policy_id + 1) * recipe.episodes_per_checkpoint

@@ -40,6 +40,8 @@ class RunConfig:
     """Episodes of each periodic evaluation."""
     eval_interval: int | None = None
     """Agent steps between periodic evaluations; None: a tenth of the budget (the protocol's 10k of 100k)."""
+    low_lr_tail: int = 0
+    """Updates at the decayed learning rate after the last env step (Table 2's 20k; 0: Appendix K's protocol)."""
     datasets: str | None = None
     """Pretraining dataset of each game: an id or path with ``{game}`` for the game; None: the registry's dataset of the game."""
     device: str = "auto"
@@ -106,6 +108,7 @@ class RunConfig:
             eval_episodes=self.eval_episodes,
             periodic_eval_episodes=self.periodic_eval_episodes,
             eval_interval=self.eval_interval if self.eval_interval is not None else max(1, env_steps // 10),
+            low_lr_tail=self.low_lr_tail,
         )
 
 

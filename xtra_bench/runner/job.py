@@ -54,6 +54,18 @@ class _Clock:
         return self.before + time.monotonic() - self.started
 
 
+TAIL_FIELD = "final_low_lr_steps"
+"""The config field of agents with a low-learning-rate tail (EfficientZero and the agents built on it)."""
+
+
+def protocol_settings(cls: type[Agent], preset: str, protocol: Protocol) -> dict[str, int]:
+    """Config values the protocol fixes for agents of ``cls``: its low-lr tail, where the agent has one."""
+    if not protocol.low_lr_tail:
+        return {}
+    has_tail = any(TAIL_FIELD in {f.name for f in dataclasses.fields(c)} for c in cls.default_configs(preset).values())
+    return {TAIL_FIELD: protocol.low_lr_tail} if has_tail else {}
+
+
 def _start_agent(job: Job, store: JobStore, protocol: Protocol, runs_dir: Path, device: str) -> tuple[Agent, JobProgress]:
     """The agent and what is already done: restored from the checkpoint, or new (after stage 1)."""
     registry = agents.default_registry()
@@ -61,7 +73,8 @@ def _start_agent(job: Job, store: JobStore, protocol: Protocol, runs_dir: Path, 
     if progress is not None:
         store.rewind(progress)
         return registry.load_checkpoint(store.checkpoint, device=device), progress
-    agent = registry.make(job.agent, make_spec(job.target), preset=job.preset, seed=job.seed, device=device, overrides=dict(job.overrides))
+    settings = {**protocol_settings(registry.info(job.agent).cls, job.preset, protocol), **dict(job.overrides)}
+    agent = registry.make(job.agent, make_spec(job.target), preset=job.preset, seed=job.seed, device=device, overrides=settings)
     config = {
         **job.identity(protocol.hash(), protocol.env_steps, protocol.eval_episodes),
         "device": device,
