@@ -20,11 +20,11 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 
 XB := $(VENV)/bin/xtra-bench
 SAMPLES := xtra/MinAtar-Asterix/random-sample-v1 xtra/MinAtar-Breakout/random-sample-v1 xtra/Breakout/random-sample-v1
-# A complete small benchmark on the bundled samples: a custom MinAtar split, two seeds, the smoke
-# preset and a tiny budget; two jobs at once (one torch thread each). Rerunning skips finished jobs
-# and resumes a killed one.
-DEMO_RUN := --agent xtra,efficientzero,random --pretrain MinAtar-Asterix --targets MinAtar-Breakout --seeds 0-1 \
-	--preset smoke --env-steps 200 --eval-episodes 8 --workers 2 --out runs/demo --resume
+# A small benchmark with a real result on two cores: CURL pretrained on the bundled MinAtar-Asterix
+# sample, CURL from scratch and the random agent on MinAtar-Breakout, 2 seeds, 4k steps, two jobs at
+# once (one torch thread each). Rerunning skips finished jobs and resumes a killed one.
+DEMO_RUN := --agent curl-pretrained,curl,random --pretrain MinAtar-Asterix --targets MinAtar-Breakout --seeds 0-1 \
+	--preset smoke --env-steps 4000 --eval-episodes 16 --workers 2 --out runs/demo --resume
 
 demo: install
 	$(XB) splits
@@ -33,7 +33,7 @@ demo: install
 	$(XB) datasets download $(SAMPLES)
 	for id in $(SAMPLES); do $(XB) datasets verify $$id || exit 1; done
 	$(XB) run $(DEMO_RUN)
-	$(XB) report runs/demo --out runs/demo/report --reps 5000 --force
+	$(XB) report runs/demo --out runs/demo/report --baseline random --reps 5000 --force
 
 # One math thread per process: the tests' networks are tiny, and OpenMP threads spin-waiting on
 # shared cores made them ten times slower (subprocesses the tests start inherit this too).

@@ -217,7 +217,8 @@ PRESETS: dict[str, dict] = {
         **_MINATAR_NETWORK,
         discount=0.99,  # MinAtar has no frame skip: one step per frame (MinAtar's reference agents use 0.99)
         shift_pad=0,  # a 4-pixel shift moves a 10-pixel board by 40% and replicates its edge rows onto it
-        batch_size=64,
+        batch_size=32,
+        lr=0.1,
         num_simulations=8,
         num_envs=8,
         min_replay_size=500,
