@@ -20,11 +20,11 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 
 XB := $(VENV)/bin/xtra-bench
 SAMPLES := xtra/MinAtar-Asterix/random-sample-v1 xtra/MinAtar-Breakout/random-sample-v1 xtra/Breakout/random-sample-v1
-# A small benchmark with a real result on two cores: CURL pretrained on the bundled MinAtar-Asterix
-# sample, CURL from scratch and the random agent on MinAtar-Breakout, 2 seeds, 4k steps, two jobs at
-# once (one torch thread each). Rerunning skips finished jobs and resumes a killed one.
-DEMO_RUN := --agent curl-pretrained,curl,random --pretrain MinAtar-Asterix --targets MinAtar-Breakout --seeds 0-1 \
-	--preset smoke --env-steps 4000 --eval-episodes 16 --workers 2 --out runs/demo --resume
+# A small benchmark with a real result on two cores: CURL and the random agent on MinAtar-Breakout,
+# 5 seeds, 12k steps, two jobs at once (one torch thread each); the bundled samples are downloaded and
+# verified first. Rerunning skips finished jobs and resumes a killed one.
+DEMO_RUN := --agent curl,random --split minatar --targets MinAtar-Breakout --seeds 0-4 \
+	--preset smoke --env-steps 12000 --eval-episodes 16 --workers 2 --out runs/demo --resume
 
 demo: install
 	$(XB) splits
@@ -32,6 +32,7 @@ demo: install
 	$(XB) datasets list
 	$(XB) datasets download $(SAMPLES)
 	for id in $(SAMPLES); do $(XB) datasets verify $$id || exit 1; done
+	$(XB) datasets show xtra/MinAtar-Breakout/random-sample-v1 --png runs/demo-sample.png
 	$(XB) run $(DEMO_RUN)
 	$(XB) report runs/demo --out runs/demo/report --baseline random --reps 5000 --force
 
