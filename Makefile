@@ -32,7 +32,7 @@ demo: install
 	$(XB) datasets list
 	$(XB) datasets download $(SAMPLES)
 	for id in $(SAMPLES); do $(XB) datasets verify $$id || exit 1; done
-	$(XB) datasets show xtra/MinAtar-Breakout/random-sample-v1 --png runs/demo-sample.png
+	$(XB) datasets show xtra/MinAtar-Breakout/random-sample-v1 --png runs/demo-sample.png --force
 	$(XB) run $(DEMO_RUN)
 	$(XB) report runs/demo --out runs/demo/report --baseline random --reps 5000 --force
 

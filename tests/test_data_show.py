@@ -53,4 +53,6 @@ def test_show_draws_a_frame_strip(tmp_path):
     image = matplotlib.image.imread(out)
     assert image.shape[1] > image.shape[0] > 100  # a wide strip over a plot
     assert image[..., :3].std() > 0.05  # not blank
-    assert run_cli("datasets", "show", sample, "--png", out, "--episode", 99).exit_code == 1
+    refused = run_cli("datasets", "show", sample, "--png", out, "--episode", 2)
+    assert refused.exit_code == 1 and "pass --force" in refused.output and matplotlib.image.imread(out).shape == image.shape
+    assert run_cli("datasets", "show", sample, "--png", out, "--episode", 99, "--force").exit_code == 1

@@ -74,8 +74,11 @@ def info_command(id_or_path: str, as_json: bool) -> None:
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write a picture of an episode: a strip of its frames over its score (and teacher value).")
 @click.option("--episode", default=0, show_default=True, help="The episode drawn by --png (a position in the dataset).")
 @click.option("--frames", "num_frames", default=8, show_default=True, help="Frames in the --png strip.")
+@click.option("--force", is_flag=True, help="Replace an existing --png file.")
 @json_option
-def show_command(id_or_path: str, targets: tuple[Path, ...], limit: int, png: Path | None, episode: int, num_frames: int, as_json: bool) -> None:
+def show_command(
+    id_or_path: str, targets: tuple[Path, ...], limit: int, png: Path | None, episode: int, num_frames: int, force: bool, as_json: bool
+) -> None:
     """Show a dataset's episodes (returns, lengths, policy ids), its policies and its teacher targets.
 
     A downloaded id or a file. Targets files named <stem>.targets-<teacher>.hdf5 beside the
@@ -87,6 +90,8 @@ def show_command(id_or_path: str, targets: tuple[Path, ...], limit: int, png: Pa
     from xtra_bench.data.show import frame_strip, summarise
     from xtra_bench.data.store import resolve
 
+    if png is not None and png.exists() and not force:
+        raise click.ClickException(f"{png} exists; pass --force to replace it")
     path, _ = resolve(id_or_path)
     dataset = Dataset(path)
     summary = summarise(dataset, list(targets) or None)
