@@ -154,7 +154,7 @@ class EfficientZeroConfig:
     amp: bool = False
     """Mixed precision (bfloat16 autocast) on CUDA."""
     channels_last: bool = False
-    """Channels-last memory format for the convolutions on CUDA."""
+    """Channels-last memory format for the convolutions (CUDA and CPU; on a CPU one 3x3 conv of MinAtar latents ran 1.7x faster, a whole update within noise)."""
     overlap_reanalysis: bool = True
     """Reanalyse the next batch in a worker thread while the current one trains (one-update-stale priorities and target)."""
 
