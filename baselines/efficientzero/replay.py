@@ -164,8 +164,8 @@ class PrioritizedRows:
     @property
     def max_priority(self) -> float:
         """The priority new data enters with: the largest in use (1 while there is none)."""
-        in_use = self.priorities[: self.size]
-        return float(in_use.max()) if self.num_transitions and in_use.max() > 0 else 1.0
+        largest = float(self.priorities[: self.size].max()) if self.num_transitions else 0.0
+        return largest if largest > 0 else 1.0
 
 
 class PrioritizedReplay(PrioritizedRows):
