@@ -12,8 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import time
-
 import click
 import numpy as np
 import torch
@@ -22,15 +20,11 @@ from baselines.curl.config import preset_config
 from baselines.curl.learner import CurlLearner, RainbowBatch
 from baselines.curl.networks import CurlNet
 from baselines.curl.replay import EpisodeReplay
+from timing import seconds_per_call  # the sibling module (this folder is on sys.path)
 
 FRAME = (96, 96, 3)
 ACTIONS = 18
 EPISODE_STEPS = 500
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def filled_replay(cfg, transitions: int, seed: int = 0) -> EpisodeReplay:
@@ -44,15 +38,34 @@ def filled_replay(cfg, transitions: int, seed: int = 0) -> EpisodeReplay:
     return replay
 
 
-def time_loop(step, warmup: int, repeats: int, device: torch.device) -> float:
-    for _ in range(warmup):
-        step()
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    synchronize(device)
-    return repeats / (time.perf_counter() - start)
+def measure(cfg, replay_size: int, repeats: int, device: torch.device, warmup: int = 5, budget_s: float | None = None) -> dict:
+    """Updates/s of CURL's update on a fixed batch, and with each batch drawn from a filled replay.
+
+    Args:
+        cfg: a CURL config (network, batch size, n-step).
+        replay_size: transitions in the replay the batches come from (at least ``EPISODE_STEPS``).
+        budget_s: seconds the timed repeats of each of the two measurements may take (None: all ``repeats``).
+    """
+    torch.manual_seed(0)
+    net = CurlNet(FRAME, ACTIONS, cfg).to(device)
+    learner = CurlLearner(net, cfg, FRAME[0])
+    replay = filled_replay(cfg, replay_size)
+    legal = np.ones((cfg.batch_size, ACTIONS), dtype=bool)
+    fixed = RainbowBatch.from_host(replay.sample(cfg.batch_size, 0.4), legal, device)
+
+    def replay_step():
+        sample = replay.sample(cfg.batch_size, 0.4)
+        result = learner.update(RainbowBatch.from_host(sample, legal, device))
+        replay.update_priorities(sample.rows, result.losses)
+
+    timing = dict(warmup=warmup, repeats=repeats, device=device, budget_s=budget_s)
+    return {
+        "batch_size": cfg.batch_size,
+        "n_step": cfg.n_step,
+        "replay_transitions": len(replay),
+        "update_per_s": 1 / seconds_per_call(lambda: learner.update(fixed), **timing),
+        "replay_update_per_s": 1 / seconds_per_call(replay_step, **timing),
+    }
 
 
 @click.command()
@@ -68,23 +81,12 @@ def main(preset, batch_size, replay_size, repeats, device, threads):
         torch.set_num_threads(threads)
     cfg = preset_config(preset, **({"batch_size": batch_size} if batch_size else {}))
     dev = torch.device(device)
-    torch.manual_seed(0)
-    net = CurlNet(FRAME, ACTIONS, cfg).to(dev)
-    learner = CurlLearner(net, cfg, FRAME[0])
-    replay = filled_replay(cfg, replay_size)
-    legal = np.ones((cfg.batch_size, ACTIONS), dtype=bool)
-    fixed = RainbowBatch.from_host(replay.sample(cfg.batch_size, 0.4), legal, dev)
-
-    def replay_step():
-        sample = replay.sample(cfg.batch_size, 0.4)
-        result = learner.update(RainbowBatch.from_host(sample, legal, dev))
-        replay.update_priorities(sample.rows, result.losses)
-
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} torch threads)"
-    click.echo(f"device: {name}; preset {preset}, batch {cfg.batch_size}, n-step {cfg.n_step}, replay {len(replay)} transitions")
-    rate = time_loop(lambda: learner.update(fixed), warmup=5, repeats=repeats, device=dev)
+    figures = measure(cfg, replay_size, repeats, dev)
+    click.echo(f"device: {name}; preset {preset}, batch {cfg.batch_size}, n-step {cfg.n_step}, replay {figures['replay_transitions']} transitions")
+    rate = figures["update_per_s"]
     click.echo(f"update: {rate:.1f} updates/s ({1000 / rate:.2f} ms/update)")
-    rate = time_loop(replay_step, warmup=5, repeats=repeats, device=dev)
+    rate = figures["replay_update_per_s"]
     click.echo(f"replay + update: {rate:.1f} updates/s ({1000 / rate:.2f} ms/update)")
 
 

@@ -36,18 +36,15 @@ from baselines.efficientzero.agent import EfficientZeroAgent
 from baselines.efficientzero.config import EfficientZeroConfig, preset_config
 from baselines.efficientzero.learner import Learner
 from baselines.efficientzero.losses import TrainBatch
-from baselines.efficientzero.networks import EfficientZeroNet
+from baselines.efficientzero.networks import build_network
 from baselines.efficientzero.reanalyze import reanalyze, search
 from baselines.efficientzero.replay import PrioritizedReplay
+from baselines.efficientzero.speed import speed_flags
+from timing import seconds_per_call, synchronize  # the sibling module (this folder is on sys.path)
 from xtra_bench.envs import make_env
 
 FRAME = (96, 96, 3)
 ACTIONS = 18
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def synthetic_batch(batch_size: int, stack: int, unroll: int, device: torch.device) -> TrainBatch:
@@ -64,40 +61,31 @@ def synthetic_batch(batch_size: int, stack: int, unroll: int, device: torch.devi
     )
 
 
-def time_updates(cfg: EfficientZeroConfig, warmup: int, repeats: int, device: torch.device) -> float:
-    """Updates per second of the training step alone."""
+def time_updates(cfg: EfficientZeroConfig, warmup: int, repeats: int, device: torch.device, budget_s: float | None = None) -> float:
+    """Updates per second of the training step alone (``budget_s``: stop timing after that many seconds)."""
     torch.manual_seed(0)
-    learner = Learner(EfficientZeroNet(FRAME, ACTIONS, cfg).to(device), cfg)
+    learner = Learner(build_network(FRAME, ACTIONS, cfg, device), cfg)
     batch = synthetic_batch(cfg.batch_size, cfg.frame_stack, cfg.num_unroll_steps, device)
-    for _ in range(warmup):
-        learner.update(batch)
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        learner.update(batch)
-    synchronize(device)
-    return repeats / (time.perf_counter() - start)
+    return 1 / seconds_per_call(lambda: learner.update(batch), warmup=warmup, repeats=repeats, device=device, budget_s=budget_s)
 
 
-def time_search(cfg: EfficientZeroConfig, roots: int, warmup: int, repeats: int, device: torch.device) -> float:
-    """Seconds per search of ``roots`` roots (initial inference included)."""
+def time_search(cfg: EfficientZeroConfig, roots: int, warmup: int, repeats: int, device: torch.device, budget_s: float | None = None) -> float:
+    """Seconds per search of ``roots`` roots (initial inference included; ``budget_s``: stop timing after that many seconds)."""
     torch.manual_seed(0)
-    net = EfficientZeroNet(FRAME, ACTIONS, cfg).to(device)
+    net = build_network(FRAME, ACTIONS, cfg, device)
     obs = torch.randint(0, 256, (roots, cfg.frame_stack, *FRAME), dtype=torch.uint8, device=device)
     legal = np.ones((roots, ACTIONS), dtype=bool)
     rng = np.random.default_rng(0)
-    for _ in range(warmup):
-        search(net, obs, legal, cfg, rng, add_noise=True)
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        search(net, obs, legal, cfg, rng, add_noise=True)
-    synchronize(device)
-    return (time.perf_counter() - start) / repeats
+    return seconds_per_call(lambda: search(net, obs, legal, cfg, rng, add_noise=True), warmup=warmup, repeats=repeats, device=device, budget_s=budget_s)
 
 
-def whole_run(game: str, preset: str, cfg: EfficientZeroConfig, updates: int, device: str) -> dict[str, float]:
+def whole_run(game: str, preset: str, cfg: EfficientZeroConfig, updates: int, device: str, warmup_steps: int | None = None) -> dict[str, float]:
     """Throughput of ``updates`` updates of the agent's loop once its replay is warm and caught up.
+
+    Args:
+        warmup_steps: env steps per warm-up call (default: the replay's minimum or 100 per env,
+            whichever is larger); every update due by the end of the warm-up is run before the
+            measured call.
 
     Returns:
         The agent's throughput metrics over the measured call (``updates_per_s``,
@@ -107,7 +95,7 @@ def whole_run(game: str, preset: str, cfg: EfficientZeroConfig, updates: int, de
     agent = EfficientZeroAgent(make_env(game, num_envs=1).spec, preset=preset, seed=0, device=device, config=cfg)
     # Warm-up: fill the replay, then catch up on the updates due (the agent does at most two per
     # env step until it has), so that the measured call runs at the steady one update per step.
-    chunk = max(cfg.min_replay_size, 100 * cfg.num_envs)
+    chunk = warmup_steps or max(cfg.min_replay_size, 100 * cfg.num_envs)
     segment = 0
     while segment == 0 or agent.learner.steps < int(cfg.updates_per_env_step * agent.env_steps):
         segment += 1
@@ -139,7 +127,7 @@ def probe_overlap(cfg: EfficientZeroConfig, rounds: int, updates: int, device: t
     GPU) while batch i trains; rounds of both variants alternate so that load drifts hit both.
     """
     torch.manual_seed(0)
-    net = EfficientZeroNet(FRAME, ACTIONS, cfg).to(device)
+    net = build_network(FRAME, ACTIONS, cfg, device)
     target, learner = copy.deepcopy(net), Learner(net, cfg)
     replay, legal, rng = synthetic_replay(cfg), np.ones(ACTIONS, bool), np.random.default_rng(0)
     stream = torch.cuda.Stream(device) if device.type == "cuda" else None
@@ -198,6 +186,9 @@ def describe_run(name: str, metrics: dict[str, float]) -> str:
 @click.option("--torch-threads", type=int, help="torch's intra-op threads (default: torch's choice).")
 @click.option("--compile/--no-compile", default=False, show_default=True, help="torch.compile the training step.")
 @click.option("--amp/--no-amp", default=False, show_default=True, help="bfloat16 autocast on CUDA.")
+@click.option("--channels-last/--no-channels-last", default=False, show_default=True, help="Channels-last convolutions.")
+@click.option("--cuda-graphs/--no-cuda-graphs", default=False, show_default=True, help="Search's recurrent inference from CUDA graphs (CUDA only).")
+@click.option("--pin-memory/--no-pin-memory", default=False, show_default=True, help="Replay batches to the GPU through pinned memory (CUDA only).")
 @click.option("--game", default="Breakout", show_default=True, help="Game of the whole run.")
 @click.option("--envs", type=int, help="Environments acting as one batch in the whole run (default: the preset's).")
 @click.option("--min-replay", type=int, help="Replay size before the first update (default: the preset's).")
@@ -209,8 +200,8 @@ def describe_run(name: str, metrics: dict[str, float]) -> str:
 @click.option("--skip-search", is_flag=True, help="Skip the search measurement.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure at the end.")
 def main(
-    preset, batch_size, roots, simulations, threads, repeats, device, torch_threads, compile, amp, game, envs, min_replay,
-    run_updates, overlap, overlap_probe, probe_rounds, skip_step, skip_search, as_json,
+    preset, batch_size, roots, simulations, threads, repeats, device, torch_threads, compile, amp, channels_last, cuda_graphs,
+    pin_memory, game, envs, min_replay, run_updates, overlap, overlap_probe, probe_rounds, skip_step, skip_search, as_json,
 ):
     """Prints updates/s of the training step, milliseconds per search and the whole run's throughput."""
     if torch_threads:
@@ -221,6 +212,9 @@ def main(
         search_threads=threads,
         compile=compile,
         amp=amp,
+        channels_last=channels_last,
+        cuda_graphs=cuda_graphs,
+        pin_memory=pin_memory,
         overlap_reanalysis=overlap,
         **{k: v for k, v in overrides.items() if v is not None},
     )
@@ -228,7 +222,7 @@ def main(
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} torch threads)"
     click.echo(
         f"device: {name}; preset {preset}, batch {cfg.batch_size}, unroll {cfg.num_unroll_steps}, simulations "
-        f"{cfg.num_simulations}, tree threads {threads}, compile={compile}, amp={amp}"
+        f"{cfg.num_simulations}, tree threads {threads}; speed flags: {speed_flags(cfg, dev)}"
     )
     figures: dict = {"device": name, "config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "temperature_schedule"}}
     if not skip_step:

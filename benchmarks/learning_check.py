@@ -25,6 +25,25 @@ from xtra_bench.envs import make_env
 from xtra_bench.evaluation import evaluate
 
 
+def curve_point(act, game: str, episodes: int, *, seed: int, steps: int, started: float, **env_settings) -> dict:
+    """One point of a learning curve: the mean and standard error of ``episodes`` eval-mode games of ``act``.
+
+    Args:
+        act: the policy (observations -> env actions), e.g. an agent's greedy ``act``.
+        seed: the eval env's seed (the same games for every agent).
+        steps: agent steps done when the point is taken.
+        started: ``time.perf_counter()`` at the start of the run (the point records the seconds since).
+        **env_settings: passed to the eval env (e.g. a lower ``max_episode_frames``).
+    """
+    returns = evaluate(act, game, episodes, seed=seed, **env_settings)
+    return {
+        "steps": steps,
+        "mean": float(returns.mean()),
+        "stderr": float(returns.std(ddof=1) / np.sqrt(len(returns))) if len(returns) > 1 else 0.0,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def plot_curve(points: list[dict], title: str, path: Path) -> None:
     import matplotlib
 
@@ -71,13 +90,7 @@ def main(agent_name, game, preset, steps, eval_every, episodes, envs, seed, pret
     points: list[dict] = []
 
     def on_eval(steps_done: int) -> None:
-        returns = evaluate(functools.partial(agent.act, greedy=True), game, episodes, seed=1000 + seed)
-        points.append({
-            "steps": steps_done,
-            "mean": float(returns.mean()),
-            "stderr": float(returns.std(ddof=1) / np.sqrt(len(returns))) if len(returns) > 1 else 0.0,
-            "seconds": round(time.perf_counter() - start, 1),
-        })
+        points.append(curve_point(functools.partial(agent.act, greedy=True), game, episodes, seed=1000 + seed, steps=steps_done, started=start))
         click.echo(f"{steps_done:>8} steps  return {points[-1]['mean']:8.2f} ± {points[-1]['stderr']:.2f}  ({points[-1]['seconds']} s)")
 
     on_eval(0)

@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
@@ -84,6 +85,29 @@ def measure(num_roots: int, num_simulations: int, num_actions: int, threads: int
         "speedup_vs_reference": round(reference / single, 1),
         "thread_speedup": round(single / threaded, 2),
         "reference_us_per_root_sim": round(reference, 2),
+        "roots": num_roots,
+        "simulations": num_simulations,
+        "actions": num_actions,
+        "repeats": repeats,
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def thread_scaling(num_roots: int, num_simulations: int, num_actions: int, thread_counts: list[int], repeats: int) -> dict:
+    """Microseconds per root-simulation of the compiled tree at each thread count, and the speed-up over one thread.
+
+    Rounds of every thread count alternate (best of ``repeats`` each), as in ``measure``.
+    """
+    problem = make_problem(num_roots, num_simulations, num_actions)
+    counts = sorted({1, *thread_counts})
+    best = dict.fromkeys(counts, float("inf"))
+    for _ in range(repeats):
+        for n in counts:
+            make_tree = functools.partial(Tree, problem.legal, num_simulations=num_simulations, num_threads=n)
+            best[n] = min(best[n], time_search(make_tree, problem) / (num_roots * num_simulations) * 1e6)
+    return {
+        "us_per_root_sim": {str(n): round(us, 4) for n, us in best.items()},
+        "speedup": {str(n): round(best[1] / us, 2) for n, us in best.items()},
         "roots": num_roots,
         "simulations": num_simulations,
         "actions": num_actions,

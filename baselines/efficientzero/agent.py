@@ -26,7 +26,7 @@ import torch
 
 from baselines.efficientzero.config import EfficientZeroConfig, preset_config
 from baselines.efficientzero.learner import Learner
-from baselines.efficientzero.networks import EfficientZeroNet, env_to_head_actions, head_action_mask, head_to_env_actions
+from baselines.efficientzero.networks import build_network, env_to_head_actions, head_action_mask, head_to_env_actions
 from baselines.efficientzero.offline import DatasetReplay
 from baselines.efficientzero.reanalyze import search
 from baselines.efficientzero.replay import PrioritizedReplay
@@ -87,9 +87,7 @@ class EfficientZeroAgent(Agent):
         # The weights come from a seeded copy of torch's generator; the global one is left as it was.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net = EfficientZeroNet(spec.frame_shape, self.action_space, cfg).to(self.torch_device)
-        if cfg.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
+            self.net = build_network(spec.frame_shape, self.action_space, cfg, self.torch_device)
         self.target_net = copy.deepcopy(self.net)
         self.actor_net = copy.deepcopy(self.net)
         self._seeds = dict(zip(RNG_STREAMS, np.random.SeedSequence(seed).spawn(len(RNG_STREAMS))))

@@ -148,15 +148,19 @@ class EfficientZeroConfig:
     log_interval: int = 100
     """Updates between metric log lines."""
 
-    # --- speed (device-agnostic; every flag falls back cleanly on a CPU) ---
+    # --- speed (every flag falls back cleanly on a CPU; ``baselines.efficientzero.speed`` says which act where, and why) ---
     compile: bool = False
-    """Run the training step under torch.compile."""
+    """Run the training step under torch.compile on CUDA (on a CPU the first compiled update of even the smoke network took minutes: eager there)."""
     amp: bool = False
-    """Mixed precision (bfloat16 autocast) on CUDA."""
+    """Mixed precision (bfloat16 autocast) of the training step on CUDA."""
     channels_last: bool = False
     """Channels-last memory format for the convolutions (CUDA and CPU; on a CPU one 3x3 conv of MinAtar latents ran 1.7x faster, a whole update within noise)."""
     overlap_reanalysis: bool = True
     """Reanalyse the next batch in a worker thread while the current one trains (one-update-stale priorities and target)."""
+    cuda_graphs: bool = False
+    """Replay the search's recurrent inference from CUDA graphs captured per batch bucket (CUDA only; ``graphs.py``)."""
+    pin_memory: bool = False
+    """Copy replay batches to the GPU through page-locked host memory without blocking the host (CUDA only)."""
 
     def __post_init__(self) -> None:
         checks = {

@@ -12,6 +12,7 @@ from baselines.efficientzero.config import EfficientZeroConfig
 from baselines.efficientzero.losses import LOSS_PARTS, TrainBatch, efficientzero_loss
 from baselines.efficientzero.networks import EfficientZeroNet
 from baselines.efficientzero.schedule import RunSchedule, learning_rate
+from baselines.efficientzero.speed import flag_active
 
 
 class UpdateResult(NamedTuple):
@@ -46,10 +47,11 @@ class Learner:
         self.run = RunSchedule(main_updates=1)
         self.generator = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
         self.optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-        self._loss = torch.compile(efficientzero_loss) if cfg.compile else efficientzero_loss
+        device = next(net.parameters()).device
+        self._loss = torch.compile(efficientzero_loss) if flag_active(cfg, "compile", device) else efficientzero_loss
 
     def _autocast(self, device: torch.device):
-        if self.cfg.amp and device.type == "cuda":
+        if flag_active(self.cfg, "amp", device):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from baselines.efficientzero.config import EfficientZeroConfig
+from baselines.efficientzero.speed import flag_active
 from baselines.efficientzero.support import support_to_scalar
 from xtra_bench.search import InferenceOutput
 
@@ -245,6 +246,13 @@ class EfficientZeroNet(nn.Module):
             value_prefix=support_to_scalar(prefix_logits, size, eps),
             policy_logits=policy_logits.float(),
         )
+
+
+def build_network(frame_shape: tuple[int, int, int], action_space: int, cfg: EfficientZeroConfig, device: torch.device | str) -> EfficientZeroNet:
+    """An ``EfficientZeroNet`` on ``device``, in the memory format ``cfg.channels_last`` asks for."""
+    device = torch.device(device)
+    net = EfficientZeroNet(frame_shape, action_space, cfg).to(device)
+    return net.to(memory_format=torch.channels_last) if flag_active(cfg, "channels_last", device) else net
 
 
 def head_action_mask(action_set: tuple[int, ...], action_space: int) -> np.ndarray:

@@ -11,10 +11,13 @@ import numpy as np
 import torch
 
 from baselines.efficientzero.config import EfficientZeroConfig
+from baselines.efficientzero.graphs import recurrent_function
 from baselines.efficientzero.losses import TrainBatch
 from baselines.efficientzero.networks import EfficientZeroNet, obs_to_input
 from baselines.efficientzero.replay import ReplaySample
+from baselines.efficientzero.speed import flag_active
 from baselines.efficientzero.targets import bootstrap_needed, unroll_masks, value_prefix_targets, value_targets
+from baselines.efficientzero.transfer import to_device
 from xtra_bench.search import SearchConfig, dirichlet_noise, run_search
 
 
@@ -58,7 +61,7 @@ def search(
     root = net.initial_inference(obs_to_input(obs))
     noise = dirichlet_noise(legal, cfg.dirichlet_alpha, rng) if add_noise else None
     seed = int(rng.integers(2**31))
-    return run_search(root, net.recurrent_inference, legal, search_config(cfg), noise, seed)
+    return run_search(root, recurrent_function(net, cfg), legal, search_config(cfg), noise, seed)
 
 
 @torch.no_grad()
@@ -89,8 +92,9 @@ def reanalyze(
     b, k1 = sample.bootstrap_index.shape
     k, stack = k1 - 1, cfg.frame_stack
     target_net.eval()
+    pin = flag_active(cfg, "pin_memory", device)
     # One host->device copy of every frame the batch needs; the stacks are cut on the device.
-    frames = torch.from_numpy(sample.frames).to(device)
+    frames = to_device(sample.frames, device, pin)
     stack_offsets = torch.arange(stack, device=device)
     # Only the rows whose value enters a target are evaluated (none past an episode's end or at a terminal one).
     window, position = np.nonzero(bootstrap_needed(sample.steps_left, sample.terminal, sample.td, k))
@@ -116,7 +120,7 @@ def reanalyze(
         policy[window, position] = result.policy
 
     def put(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(x)).to(device)
+        return to_device(x, device, pin)
 
     return TrainBatch(
         frames=frames[:, : stack + k],
