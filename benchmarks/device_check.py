@@ -135,7 +135,8 @@ def run_check(sizes: CheckSizes, device: torch.device, flags: frozenset[str], se
     for index, name in enumerate(names):
         title, measure = SECTIONS[name]
         entry: dict = {"title": title}
-        reserve = sum(section_minimum(sizes, later) for later in names[index + 1 :] if later in selected)
+        # Time is kept for the minimum of every later section but the learning check, which takes what is left.
+        reserve = sum(section_minimum(sizes, later) for later in names[index + 1 :] if later in selected and later != "learning")
         available = check.seconds_left() - reserve
         budget = available if name == "learning" else min(sizes.budgets_s[name], available)
         if name not in selected:
@@ -198,6 +199,9 @@ def main(out, cpu_smoke, budget, only, tree_threads, **toggles):
     out.mkdir(parents=True, exist_ok=True)
     report = run_check(sizes, device, flags, selected, out, recorded_command(sys.argv[1:]), "cpu-smoke" if cpu_smoke else "gpu")
     click.echo(markdown(report), nl=False)
+    failed = [name for name, section in report["sections"].items() if section["status"] == "failed"]
+    if failed:
+        raise click.ClickException(f"section(s) failed: {', '.join(failed)} (errors in {out / 'device_check.json'})")
 
 
 if __name__ == "__main__":

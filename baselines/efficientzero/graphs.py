@@ -59,7 +59,8 @@ class _Capture(NamedTuple):
 class GraphedRecurrent:
     """``net.recurrent_inference`` replayed from CUDA graphs, one per batch bucket, captured on first use.
 
-    Calls are serialised (the graphs' inputs and outputs are shared buffers), and every output is
+    Calls are serialised (the graphs' inputs and outputs are shared buffers), also on the GPU when
+    they come from different streams (acting's, or reanalysis' worker stream), and every output is
     a fresh tensor: the next replay does not overwrite what a caller holds.
 
     Attributes:
@@ -71,6 +72,7 @@ class GraphedRecurrent:
         self._captures: dict[int, _Capture] = {}
         self._lock = threading.Lock()
         self._tensors = _fingerprint(net)
+        self._last_stream: torch.cuda.Stream | None = None
         self.failure: str | None = None
 
     def __call__(self, latent: torch.Tensor, reward_state: tuple[torch.Tensor, ...], actions: torch.Tensor) -> InferenceOutput:
@@ -94,6 +96,10 @@ class GraphedRecurrent:
                     self._captures.clear()
                     logger.warning("CUDA graph capture of the recurrent inference failed, running it eagerly: %s", self.failure)
                     return net.recurrent_inference(latent, reward_state, actions)
+            stream = torch.cuda.current_stream(latent.device)
+            if self._last_stream is not None and self._last_stream != stream:
+                stream.wait_stream(self._last_stream)  # the previous call's copies out are done before the buffers are refilled
+            self._last_stream = stream
             capture.latent[:rows].copy_(latent)
             for static, state in zip(capture.reward_state, reward_state):
                 static[:, :rows].copy_(state)
