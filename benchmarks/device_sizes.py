@@ -88,10 +88,10 @@ def gpu_sizes(budget_s: float) -> CheckSizes:
         curl_repeats=100,
         game="Breakout",
         envs=8,
-        min_replay=400,
+        min_replay=256,  # one batch: the warm-up's updates (one per env step) are what the whole run's budget pays for
         updates_per_env_step=1.0,
         run_updates=150,
-        run_warmup_steps=400,
+        run_warmup_steps=400,  # 50 steps per env: about 300 transitions of complete Breakout lives, so one warm-up call
         learning_min_steps=800,
         learning_max_steps=20_000,
         eval_episodes=8,
