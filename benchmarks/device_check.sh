@@ -3,7 +3,7 @@
 #
 #   bash benchmarks/device_check.sh OUT_DIR [device_check.py options]
 #
-# 1. installs the wheels of .whl/ (benchmarks/device_wheels.sh makes them) into a scratch folder,
+# 1. installs the wheels of .whl/ (Python 3.12 wheels of ale-py, gymnasium, rliable, minatar) into a scratch folder,
 # 2. builds the C++ search tree in place for this machine's Python,
 # 3. runs benchmarks/device_check.py with the budget $DEVICE_CHECK_BUDGET (default 480 s), under
 #    a hard limit 30 s longer that only a hang reaches: the script keeps its own deadline.
