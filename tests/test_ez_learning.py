@@ -29,7 +29,9 @@ def greedy_return(agent, games: int = 40) -> float:
 @pytest.mark.slow
 def test_efficientzero_learns_catch(one_torch_thread):
     # The minatar preset's algorithm and optimiser; Catch's short games need less warm-up and refresh.
-    cfg = preset_config("minatar", min_replay_size=200, target_refresh_interval=100, selfplay_refresh_interval=50, log_interval=0)
+    cfg = preset_config(
+        "minatar", min_replay_size=200, target_refresh_interval=100, selfplay_refresh_interval=50, updates_per_env_step=1.0, log_interval=0
+    )
     env = CatchEnv(cfg.num_envs, seed=0)
     agent = EfficientZeroAgent(env.spec, preset="minatar", seed=0, config=cfg)
     assert greedy_return(agent) < BLIND_RETURN + 0.3  # an untrained agent is blind to the ball

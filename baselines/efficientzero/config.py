@@ -226,6 +226,7 @@ PRESETS: dict[str, dict] = {
         num_simulations=8,
         num_envs=8,
         min_replay_size=500,
+        updates_per_env_step=0.5,  # two cores: 10k updates in a 20k-step run fit a run in about 20 min
     ),
     "smoke": dict(
         **_SMALL_NETWORK,
