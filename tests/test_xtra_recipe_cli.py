@@ -40,10 +40,12 @@ def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
     [
         (["collect", "--recipe", "smoke", "--game", "MinAtar-Breakout", "--episodes", "3"], "drop --episodes"),
         (["collect", "--recipe", "smoke"], "exactly one of --game and --split"),
+        (["collect", "--recipe", "minatar", "--game", "MinAtar-Breakout", "--steps", "3"], "drop --steps"),
         (["collect", "--split", "minatar", "--out", "x"], "--split goes with --recipe"),
         (["collect", "--game", "MinAtar-Breakout"], "give --game and --out"),
         (["pretrain", "--split", "minatar", "--target", "MinAtar-Breakout", "--preset", "smoke"], "no pretraining dataset of MinAtar-Asterix, MinAtar-Freeway"),
         (["pretrain", "--split", "minatar", "--target", "Pong"], "not a target of split 'minatar'"),
+        (["pretrain", "--split", "minatar", "--target", "MinAtar-Breakout", "--preset", "minatar"], "--recipe minatar"),
     ],
 )
 def test_user_errors_are_one_line(args, message):

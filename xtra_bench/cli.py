@@ -9,8 +9,10 @@ import click
 
 from xtra_bench import __version__
 from xtra_bench.cli_options import echo_json, json_option
+from xtra_bench.agents import PRESETS
 from xtra_bench.crash_log import one_line, write_crash_log
 from xtra_bench.data.cli import collect_command, datasets_group
+from xtra_bench.data.recipe import RECIPES
 from xtra_bench.errors import XtraBenchError
 from xtra_bench.report.cli import report_command
 from xtra_bench.runner.cli import run_command, status_command
@@ -115,8 +117,8 @@ def agents(as_json: bool) -> None:
 @main.command()
 @click.option("--split", "split_name", required=True, help="The split whose pretraining games are used (see `xtra-bench splits`).")
 @click.option("--target", "targets", multiple=True, help="Only this target's pretraining set (repeatable; default: every target).")
-@click.option("--preset", default="paper", show_default=True, type=click.Choice(["paper", "fast", "smoke"]))
-@click.option("--recipe", type=click.Choice(["paper", "fast", "smoke"]), help="Data recipe of locally made datasets [default: the preset].")
+@click.option("--preset", default="paper", show_default=True, type=click.Choice(PRESETS))
+@click.option("--recipe", type=click.Choice(list(RECIPES)), help="Data recipe of locally made datasets [default: the preset].")
 @click.option("--out", default=Path("runs") / "stage1", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="The stage-1 cache.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device.")
 def pretrain(split_name: str, targets: tuple[str, ...], preset: str, recipe: str | None, out: Path, device: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from xtra_bench.cli_options import echo_json, json_option
+from xtra_bench.data.recipe import RECIPES
 
 
 @click.group("datasets")
@@ -247,7 +248,7 @@ def delete_command(dataset_id: str, yes: bool) -> None:
 @click.option("--policy", default="random", show_default=True, help="'random' or an agent checkpoint directory.")
 @click.option("--steps", type=int, help="Stop after this many transitions (whole episodes).")
 @click.option("--episodes", type=int, help="Stop after this many episodes.")
-@click.option("--recipe", type=click.Choice(["paper", "fast", "smoke"]), help="Make a pretraining dataset by the paper's recipe instead (EfficientZero checkpoints of an online run).")
+@click.option("--recipe", type=click.Choice(list(RECIPES)), help="Make a pretraining dataset by the paper's recipe instead (EfficientZero checkpoints of an online run).")
 @click.option("--split", help="With --recipe: collect every pretraining game of this split.")
 @click.option("--out", type=click.Path(path_type=Path), help="Dataset file to write (with --recipe: optional; a directory with --split).")
 @click.option("--seed", default=0, show_default=True, type=int)

@@ -66,7 +66,7 @@ RECIPES: dict[str, Recipe] = {
     "paper": Recipe(),
     "fast": Recipe(preset="fast", env_steps=50_000, checkpoint_every=5_000, episodes_per_checkpoint=16, train_envs=8, low_lr_tail=0),
     # 20k steps: 10 checkpoints x 16 games, a few MB per MinAtar game.
-    "minatar": Recipe(preset="minatar", env_steps=20_000, checkpoint_every=2_000, episodes_per_checkpoint=16, train_envs=8, low_lr_tail=0),
+    "minatar": Recipe(preset="minatar", env_steps=20_000, checkpoint_every=1_000, episodes_per_checkpoint=16, train_envs=8, low_lr_tail=0),
     "smoke": Recipe(preset="smoke", env_steps=200, checkpoint_every=100, episodes_per_checkpoint=2, train_envs=2, play_envs=2, low_lr_tail=0),
 }
 
