@@ -237,3 +237,24 @@ def test_damaged_job_is_one_clear_line(tree, tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and "does not follow the results layout" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_learning_curves_by_hand(tmp_path):
+    """Seed 0 evaluates at 1000 (returns 1, 3) and 2000 (5); seed 1 at 1004 (3: snapped to 1000) and 2000 (7, 9)."""
+    from xtra_bench.report.curves import learning_curves
+
+    root = tmp_path / "runs"
+    write_protocol(root)
+    write_job(root, "efficientzero", "MinAtar-Breakout", 0, [6.0], split="minatar", periodic={1000: [1.0, 3.0], 2000: [5.0]})
+    write_job(root, "efficientzero", "MinAtar-Breakout", 1, [8.0], split="minatar", periodic={1004: [3.0], 2000: [7.0, 9.0]})
+    write_job(root, "random", "MinAtar-Breakout", 0, [0.0], split="minatar", periodic={3000: [1.0]})
+    (table,) = score_tables(load_results([root]), "random")
+    curves = learning_curves(table, eval_interval=1000)
+    ez = curves["efficientzero", "MinAtar-Breakout"]
+    assert ez.steps.tolist() == [1000, 2000] and ez.seeds == 2
+    # Per-seed means: (2, 3) at 1000 and (5, 8) at 2000; two seeds: t(0.975, 1) * sd / sqrt(2).
+    np.testing.assert_allclose(ez.mean, [2.5, 6.5])
+    half = scipy.stats.t.ppf(0.975, 1) * np.array([np.std([2, 3], ddof=1), np.std([5, 8], ddof=1)]) / np.sqrt(2)
+    np.testing.assert_allclose(ez.high - ez.mean, half)
+    rnd = curves["random", "MinAtar-Breakout"]
+    assert rnd.steps.tolist() == [3000] and rnd.seeds == 1 and np.isnan(rnd.low).all()

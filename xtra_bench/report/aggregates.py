@@ -94,7 +94,7 @@ class RliableResults:
     curve_ci: dict[str, np.ndarray]
 
 
-def _periodic(job: Job, eval_interval: int | None) -> dict[int, float]:
+def periodic_means(job: Job, eval_interval: int | None) -> dict[int, float]:
     """Mean periodic return by env step, steps snapped to the protocol's evaluation grid.
 
     Agents report an evaluation at the step where the count crossed a multiple of the interval,
@@ -163,7 +163,7 @@ def score_matrices(table: SettingTable, eval_interval: int | None, reference: st
     runs = min(table.cells[m, g].seeds for m in table.methods for g in games)
     chosen = {(m, g): table.cells[m, g].jobs[:runs] for m in table.methods for g in games}
     scores = {m: np.stack([norm(g, [j.score for j in chosen[m, g]]) for g in games], axis=1) for m in table.methods}
-    periodic = {key: [_periodic(j, eval_interval) for j in jobs] for key, jobs in chosen.items()}
+    periodic = {key: [periodic_means(j, eval_interval) for j in jobs] for key, jobs in chosen.items()}
     steps = sorted(set.intersection(*(set(p) for ps in periodic.values() for p in ps)))
     curves = {}
     if steps:

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from xtra_bench.report.aggregates import AggregateConfig, RliableResults, rliable_results, score_matrices
+from xtra_bench.report.curves import Curve, learning_curves
 from xtra_bench.report.published import (
     AggregateRow,
     PublishedTable,
@@ -49,6 +50,7 @@ class SettingReport:
         rliable: the rliable aggregates, or None (``rliable_note`` says why).
         rliable_note: which games, runs and normalisation the aggregates use, or why there are none.
         task_weights: method -> target -> offline game -> float [3, K] (steps, mean eta, seeds).
+        curves: (method, game) -> its raw-score learning curve over the periodic evaluations.
     """
 
     table: SettingTable
@@ -57,6 +59,7 @@ class SettingReport:
     rliable: RliableResults | None
     rliable_note: str
     task_weights: dict[str, dict[str, dict[str, np.ndarray]]]
+    curves: dict[tuple[str, str], Curve]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +90,7 @@ def _setting_report(
     }
     matrices, note = score_matrices(table, eval_interval, config.reference)
     results = rliable_results(matrices, table.baseline, config.aggregate) if matrices is not None else None
-    return SettingReport(table, published, aggregates, results, note, eta_curves(table))
+    return SettingReport(table, published, aggregates, results, note, eta_curves(table), learning_curves(table, eval_interval))
 
 
 def _warnings(store: ResultsStore, tables: list[SettingTable], config: ReportConfig) -> list[str]:

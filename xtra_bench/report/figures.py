@@ -32,6 +32,14 @@ def _section_figures(section: SettingReport) -> list[tuple[str, str, Callable[[]
             lambda: plots.per_game_scores(t, section.published),
         )
     ]
+    if section.curves:
+        out.append(
+            (
+                "curves",
+                "Learning curves: mean periodic evaluation return over seeds with its 95% CI band; dots: final-weights score.",
+                lambda: plots.learning_curves(t, section.curves),
+            )
+        )
     if r is not None:
         norm = r.matrices.normalization
         out.append(

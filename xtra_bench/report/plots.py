@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from rliable import plot_utils  # noqa: E402
 
 from xtra_bench.report.aggregates import RliableResults  # noqa: E402
+from xtra_bench.report.curves import Curve  # noqa: E402
 from xtra_bench.report.metrics import AGGREGATE_NAMES  # noqa: E402
 from xtra_bench.report.published import PublishedValue  # noqa: E402
 from xtra_bench.report.scores import SettingTable  # noqa: E402
@@ -69,6 +70,43 @@ def per_game_scores(table: SettingTable, published: dict[tuple[str, str], Publis
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 5), frameon=False)
     fig.suptitle(f"{table.setting}: score per game (mean over seeds, 95% CI)")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def learning_curves(table: SettingTable, curves: dict[tuple[str, str], Curve]) -> matplotlib.figure.Figure:
+    """One panel per game: each method's mean periodic return over seeds against env steps, with
+    its 95% interval as a band, and the final-weights score (mean, 95% CI) as a marker at the end.
+
+    Args:
+        table: the setting's table (games, methods and final scores).
+        curves: (method, game) -> its learning curve.
+    """
+    games = [g for g in table.games if any((m, g) in curves for m in table.methods)]
+    ncols = min(5, len(games))
+    nrows = -(-len(games) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    palette = colors(table.methods)
+    for ax, game in zip(axes.flat, games):
+        for m in table.methods:
+            curve = curves.get((m, game))
+            if curve is None:
+                continue
+            ax.plot(curve.steps, curve.mean, color=palette[m], label=f"{m} (periodic)")
+            if curve.seeds > 1:
+                ax.fill_between(curve.steps, curve.low, curve.high, color=palette[m], alpha=0.2, linewidth=0)
+            cell = table.cells[m, game]
+            err = None if np.isnan(cell.ci_low) else [[cell.mean - cell.ci_low], [cell.ci_high - cell.mean]]
+            ax.errorbar(curve.steps[-1] * 1.03, cell.mean, yerr=err, fmt="o", color=palette[m], capsize=3, ms=4)
+        ax.set_title(game)
+        ax.set_xlabel("env steps")
+        ax.grid(True, alpha=0.3)
+    axes.flat[0].set_ylabel("return")
+    for ax in list(axes.flat)[len(games) :]:
+        ax.axis("off")
+    handles = {label: h for ax in axes.flat for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 5), frameon=False)
+    fig.suptitle(f"{table.setting}: learning curves (mean over seeds, 95% CI); dots: final weights")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
