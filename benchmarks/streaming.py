@@ -21,6 +21,9 @@ hit rate and the CPU used per wall second:
 - ``memory``: the ceiling: a numpy gather of 256 x 14 frames from frames already in memory
   (``--memory-rows`` of them).
 
+``sizes`` rewrites the frames of real dataset files (the bundled samples) in memory with other
+chunk sizes and gzip levels and prints each file's size as a share of the raw frames.
+
 ``compare`` runs several ``run`` configurations in turn, round after round, each in a process of
 its own (so peak memory is its own), and prints the medians over the rounds: interleaving makes the
 machine's noise hit every configuration alike.
@@ -30,6 +33,7 @@ Usage:
   python benchmarks/streaming.py run --data DATA_DIR --mode student [--cache-gb 2] --seconds 60 --json
   python benchmarks/streaming.py run --data DATA_DIR --mode student --step-ms 100   # a trainer beside it
   python benchmarks/streaming.py compare --rounds 3 --seconds 30 "c16 w14=--data DATA_DIR --mode window14" "old=--code OLD_TREE --data DATA_DIR"
+  python benchmarks/streaming.py sizes xtra_bench/datasets/samples/Breakout-random-sample.hdf5   # real frames
   python benchmarks/streaming.py clean --data DATA_DIR
 """
 
@@ -454,6 +458,28 @@ def compare_command(configs: tuple[str, ...], rounds: int, seconds: float, warmu
     click.echo("|---" * (len(COMPARED) + 1) + "|")
     for label, values in medians.items():
         click.echo(f"| {label} | " + " | ".join(f"{values[key]:.4g}" if key in values else "-" for key in COMPARED) + " |")
+
+
+@main.command("sizes")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--chunk-frames", default="4,8,16,37", show_default=True, help="Chunk sizes to compare, in frames.")
+@click.option("--filters", default="gzip-1,gzip-4,lzf", show_default=True, help="Filters to compare: gzip-LEVEL or lzf.")
+def sizes_command(files: tuple[Path, ...], chunk_frames: str, filters: str) -> None:
+    """Size of real frames (e.g. the bundled samples) rewritten with each chunk size and filter, as a share of raw."""
+    import h5py
+
+    for path in files:
+        with h5py.File(path) as h5:
+            frames = h5[FRAME][:]
+        for name in filters.split(","):
+            kind, _, level = name.partition("-")
+            for rows in (int(v) for v in chunk_frames.split(",")):
+                compression = Compression(filter=kind, level=int(level or 4), chunk_bytes=rows * frames[0].nbytes)
+                # An in-memory HDF5 file: the writer's filter and chunking, nothing written to disk.
+                with h5py.File(f"{path.name}-{name}-{rows}", "w", driver="core", backing_store=False) as h5:
+                    dset = h5.create_dataset(FRAME, data=frames, **compression.dataset_kwargs(frames.shape, frames.dtype))
+                    stored = dset.id.get_storage_size()
+                click.echo(json.dumps({"file": path.name, "frames": len(frames), "filter": name, "chunk_frames": rows, "share_of_raw": round(stored / frames.nbytes, 5)}))
 
 
 @main.command("clean")
