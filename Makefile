@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[test,ray,tensorboard,stream]"
+	$(PY) -m pip install --quiet -e ".[test,ray,tensorboard]"
 	touch $@
 
 XB := $(VENV)/bin/xtra-bench
