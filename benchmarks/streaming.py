@@ -1,8 +1,8 @@
 """Streaming sampler at paper scale: synthetic Atari-like datasets, batches/s and resident memory.
 
 ``make`` writes synthetic datasets of paper size (default 1.2M steps per game, 96x96x3 frames) in
-the dataset format with the real writer's chunking and filter (``Compression()``: gzip-4, ~1 MB
-chunks of frames), chunks compressed on every core. Frames look like Atari screens to the
+the dataset format with the real writer's chunking and filter (``Compression()``: gzip-4, chunks
+of 16 frames; ``--chunk-frames`` and ``--level`` write others), chunks compressed on every core. Frames look like Atari screens to the
 compressor: a static playfield per game (bands, a brick or maze pattern, a score bar) and a few
 sprites moving and bouncing, so gzip-4 keeps ~1-4% of the raw bytes like real Breakout and
 MsPacman. Episodes have random lengths, rewards, life losses and endings. The files are
@@ -21,23 +21,36 @@ hit rate and the CPU used per wall second:
 - ``memory``: the ceiling: a numpy gather of 256 x 14 frames from frames already in memory
   (``--memory-rows`` of them).
 
+``sizes`` rewrites the frames of real dataset files (the bundled samples) in memory with other
+chunk sizes and gzip levels and prints each file's size as a share of the raw frames.
+
+``compare`` runs several ``run`` configurations in turn, round after round, each in a process of
+its own (so peak memory is its own), and prints the medians over the rounds: interleaving makes the
+machine's noise hit every configuration alike.
+
 Usage:
-  python benchmarks/streaming.py make --out /tmp/xtra-stream --games 2
-  python benchmarks/streaming.py run --data /tmp/xtra-stream --mode student --cache-gb 2.5 --seconds 60 --json
-  python benchmarks/streaming.py run --data /tmp/xtra-stream --mode student --step-ms 100   # a trainer beside it
-  python benchmarks/streaming.py clean --data /tmp/xtra-stream
+  python benchmarks/streaming.py make --out DATA_DIR --games 2 [--chunk-frames 16 --level 4]
+  python benchmarks/streaming.py run --data DATA_DIR --mode student [--cache-gb 2] --seconds 60 --json
+  python benchmarks/streaming.py run --data DATA_DIR --mode student --step-ms 100   # a trainer beside it
+  python benchmarks/streaming.py compare --rounds 3 --seconds 30 "c16 w14=--data DATA_DIR --mode window14" "old=--code OLD_TREE --data DATA_DIR"
+  python benchmarks/streaming.py sizes xtra_bench/datasets/samples/Breakout-random-sample.hdf5   # real frames
+  python benchmarks/streaming.py clean --data DATA_DIR
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
+import dataclasses
 import datetime
 import json
 import os
 import platform
 import resource
+import shlex
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -113,7 +126,7 @@ def chunk_frames(rows: np.ndarray, step: np.ndarray, episode: np.ndarray, base: 
     return frames
 
 
-def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int, frames_per_chunk: int | None = None) -> dict:
+def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int, compression: Compression) -> dict:
     import h5py
 
     rng = np.random.default_rng(game_seed)
@@ -140,9 +153,6 @@ def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int, f
         "episode": episode.astype(np.int32),
         "policy_id": np.where(is_last, -1, episode % 10).astype(np.int16),
     }
-    compression = Compression()
-    if frames_per_chunk:  # another chunking than the writer's, to measure what it would change
-        compression = Compression(chunk_bytes=frames_per_chunk * int(np.prod(FRAME_SHAPE)), reason="benchmarks/streaming.py --chunk-frames")
     meta = DatasetMeta(
         dataset_id=f"synthetic/{game}/paper-size-v1",
         game=game,
@@ -198,6 +208,8 @@ def make_game(path: Path, game: str, game_seed: int, steps: int, threads: int, f
         "frame_gb_raw": raw_bytes / 1e9,
         "file_gb": path.stat().st_size / 1e9,
         "compressed_share": raw_total / raw_bytes,
+        "chunk_frames": chunk_rows,
+        "level": compression.level,
         "write_s": seconds,
     }
 
@@ -215,7 +227,7 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_student(paths: list[Path], unroll: int, cache_bytes: int, workers: int, seconds: float, prefetch: bool) -> dict:
+def run_student(paths: list[Path], unroll: int, cache_bytes: int | None, workers: int, seconds: float, prefetch: bool) -> dict:
     from xtra_bench.data import Dataset, SamplerConfig
     from xtra_bench.data.streaming import ChunkCache, StreamingSampler
 
@@ -233,7 +245,7 @@ def run_student(paths: list[Path], unroll: int, cache_bytes: int, workers: int, 
     return measure(one_batch, seconds, cache, frames_per_batch)
 
 
-def run_teacher(path: Path, cache_bytes: int, workers: int, seconds: float) -> dict:
+def run_teacher(path: Path, cache_bytes: int | None, workers: int, seconds: float) -> dict:
     from baselines.efficientzero.offline import DatasetReplay
     from xtra_bench.data import Dataset
     from xtra_bench.data.streaming import ChunkCache
@@ -268,11 +280,20 @@ def run_memory(path: Path, rows: int, seconds: float) -> dict:
 
 STEP_S = 0.0
 """``--step-ms``: seconds a stand-in trainer sleeps after each batch (a GPU update the host waits for)."""
+WARMUP_S = 0.0
+"""``--warmup-s``: seconds sampled before measuring, so a chunk cache is full (its steady state) when timing starts."""
+
+
+def page_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def measure(one_batch, seconds: float, cache, frames_per_batch: int) -> dict:
+    warmup_end = time.perf_counter() + WARMUP_S
     one_batch()  # warm-up: opens files, starts threads
-    batches, start, cpu0, waited = 0, time.perf_counter(), time.process_time(), 0.0
+    while time.perf_counter() < warmup_end:
+        one_batch()
+    batches, start, cpu0, waited, faults0 = 0, time.perf_counter(), time.process_time(), 0.0, page_faults()
     misses0 = cache.misses if cache is not None else 0
     hits0 = cache.hits if cache is not None else 0
     while time.perf_counter() - start < seconds:
@@ -282,7 +303,7 @@ def measure(one_batch, seconds: float, cache, frames_per_batch: int) -> dict:
         batches += 1
         if STEP_S:
             time.sleep(STEP_S)
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    wall, cpu, faults = time.perf_counter() - start, time.process_time() - cpu0, page_faults() - faults0
     result = {
         "batches": batches,
         "wall_s": wall,
@@ -291,7 +312,10 @@ def measure(one_batch, seconds: float, cache, frames_per_batch: int) -> dict:
         "frame_mb_per_s": batches * frames_per_batch * int(np.prod(FRAME_SHAPE)) / wall / 1e6,
         "cpu_per_wall": cpu / wall,
         "cpu_s_per_batch": cpu / max(1, batches),
+        # Each fault maps a fresh page the kernel zeroes first: memory freed and taken again costs CPU.
+        "page_faults_per_batch": faults / max(1, batches),
         "step_ms": STEP_S * 1e3,
+        "warmup_s": WARMUP_S,
         "data_wait_ms_per_batch": waited / max(1, batches) * 1e3,
         "rss_gb": rss_bytes() / 1e9,
         "peak_rss_gb": peak_rss_bytes() / 1e9,
@@ -328,37 +352,49 @@ def main() -> None:
 @click.option("--games", default=2, show_default=True, help="Games to write (each ~1 GB on disk).")
 @click.option("--steps", default=1_200_000, show_default=True, help="Transitions per game.")
 @click.option("--threads", default=os.cpu_count() or 1, show_default=True, help="Compression threads.")
-@click.option("--chunk-frames", type=int, help="Frames per chunk [default: the writer's, ~1 MB = 37 frames].")
-def make_command(out: Path, games: int, steps: int, threads: int, chunk_frames: int | None) -> None:
+@click.option("--chunk-frames", type=int, help="Frames per chunk [default: the writer's].")
+@click.option("--level", type=click.IntRange(1, 9), help="gzip level [default: the writer's].")
+def make_command(out: Path, games: int, steps: int, threads: int, chunk_frames: int | None, level: int | None) -> None:
     """Write synthetic paper-size datasets (skips games already written)."""
+    compression = Compression()
+    if chunk_frames or level:  # another setting than the writer's, to measure what it would change
+        compression = dataclasses.replace(
+            compression,
+            chunk_bytes=chunk_frames * int(np.prod(FRAME_SHAPE)) if chunk_frames else compression.chunk_bytes,
+            level=level or compression.level,
+            reason="benchmarks/streaming.py make --chunk-frames/--level",
+        )
     out.mkdir(parents=True, exist_ok=True)
     for i, game in enumerate(GAMES[:games]):
         path = out / f"{game}.hdf5"
         if path.exists():
             click.echo(f"{path} exists, skipped")
             continue
-        click.echo(json.dumps(make_game(path, game, i + 1, steps, threads, chunk_frames)), nl=True)
+        click.echo(json.dumps(make_game(path, game, i + 1, steps, threads, compression)), nl=True)
 
 
 @main.command("run")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
 @click.option("--mode", type=click.Choice(["student", "window14", "teacher", "memory"]), default="student", show_default=True)
 @click.option("--games", type=int, help="Use the first N files (default: all; teacher: the first).")
-@click.option("--cache-gb", default=2.5, show_default=True, help="Chunk cache size.")
+@click.option("--cache-gb", type=float, help="Chunk cache size [default: the library's, $XTRA_BENCH_CACHE_BYTES or none].")
 @click.option("--workers", type=int, default=os.cpu_count() or 1, show_default=True, help="Chunk threads.")
 @click.option("--seconds", default=60.0, show_default=True, help="How long to sample.")
 @click.option("--no-prefetch", is_flag=True, help="Do not draw the next batch ahead.")
 @click.option("--memory-rows", default=100_000, show_default=True, help="Frames loaded for --mode memory.")
 @click.option("--step-ms", default=0.0, show_default=True, help="A stand-in trainer sleeps this long after each batch (prefetch then works beside it).")
+@click.option("--warmup-s", default=0.0, show_default=True, help="Sample this long before measuring (fills the chunk cache).")
 @click.option("--json", "as_json", is_flag=True)
-def run_command(data: Path, mode: str, games: int | None, cache_gb: float, workers: int, seconds: float, no_prefetch: bool, memory_rows: int, step_ms: float, as_json: bool) -> None:
+def run_command(
+    data: Path, mode: str, games: int | None, cache_gb: float | None, workers: int, seconds: float, no_prefetch: bool, memory_rows: int, step_ms: float, warmup_s: float, as_json: bool
+) -> None:
     """Sample for --seconds and print batches/s, resident memory and the cache's hit rate."""
-    global STEP_S
-    STEP_S = step_ms / 1e3
+    global STEP_S, WARMUP_S
+    STEP_S, WARMUP_S = step_ms / 1e3, warmup_s
     paths = sorted(data.glob("*.hdf5"))[: games or None]
     if not paths:
         raise click.UsageError(f"no .hdf5 file in {data}; run `make` first")
-    cache_bytes = int(cache_gb * 1e9)
+    cache_bytes = None if cache_gb is None else int(cache_gb * 1e9)
     if mode == "student":
         result = run_student(paths, 5, cache_bytes, workers, seconds, not no_prefetch)
     elif mode == "window14":
@@ -373,6 +409,77 @@ def run_command(data: Path, mode: str, games: int | None, cache_gb: float, worke
     else:
         for key, value in result.items():
             click.echo(f"{key:<26}{value:.3f}" if isinstance(value, float) else f"{key:<26}{value}")
+
+
+COMPARED = ("batches_per_s", "cpu_s_per_batch", "page_faults_per_batch", "peak_rss_gb", "chunk_hit_rate", "chunks_inflated_per_batch")
+
+
+def run_once(args: list[str], code: str | None) -> dict:
+    """One ``run`` in a fresh process; ``code`` is a checkout whose ``xtra_bench`` it imports (default: this one's)."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(code).resolve()), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run([sys.executable, __file__, "run", *args, "--json"], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise click.ClickException(f"run {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+@main.command("compare")
+@click.argument("configs", nargs=-1, required=True)
+@click.option("--rounds", default=3, show_default=True, help="Runs of every configuration, interleaved.")
+@click.option("--seconds", default=30.0, show_default=True, help="How long each run samples.")
+@click.option("--warmup-s", default=5.0, show_default=True, help="Sampling before each run's measurement.")
+@click.option("--json", "as_json", is_flag=True, help="Print every run, not only the medians.")
+def compare_command(configs: tuple[str, ...], rounds: int, seconds: float, warmup_s: float, as_json: bool) -> None:
+    """Medians of interleaved runs; each CONFIG is "LABEL=run options", plus "--code DIR" for another checkout's library."""
+    plans = []
+    for config in configs:
+        label, sep, options = config.partition("=")
+        if not sep:
+            raise click.UsageError(f"{config!r} is not LABEL=OPTIONS")
+        args, code = shlex.split(options), None
+        if "--code" in args:
+            at = args.index("--code")
+            code = args[at + 1]
+            del args[at : at + 2]
+        plans.append((label.strip(), [*args, "--seconds", str(seconds), "--warmup-s", str(warmup_s)], code))
+    results: dict[str, list[dict]] = {label: [] for label, _, _ in plans}
+    for r in range(rounds):
+        for label, args, code in plans:
+            result = run_once(args, code)
+            results[label].append(result)
+            click.echo(f"round {r + 1}/{rounds} {label}: {result['batches_per_s']:.1f} batches/s, load {result['load_avg'][0]:.1f}", err=True)
+    medians = {label: {key: float(np.median([run[key] for run in runs])) for key in COMPARED if key in runs[0]} for label, runs in results.items()}
+    if as_json:
+        click.echo(json.dumps({"medians": medians, "runs": results, **machine()}, indent=1))
+        return
+    click.echo("| configuration | " + " | ".join(COMPARED) + " |")
+    click.echo("|---" * (len(COMPARED) + 1) + "|")
+    for label, values in medians.items():
+        click.echo(f"| {label} | " + " | ".join(f"{values[key]:.4g}" if key in values else "-" for key in COMPARED) + " |")
+
+
+@main.command("sizes")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--chunk-frames", default="4,8,16,37", show_default=True, help="Chunk sizes to compare, in frames.")
+@click.option("--filters", default="gzip-1,gzip-4,lzf", show_default=True, help="Filters to compare: gzip-LEVEL or lzf.")
+def sizes_command(files: tuple[Path, ...], chunk_frames: str, filters: str) -> None:
+    """Size of real frames (e.g. the bundled samples) rewritten with each chunk size and filter, as a share of raw."""
+    import h5py
+
+    for path in files:
+        with h5py.File(path) as h5:
+            frames = h5[FRAME][:]
+        for name in filters.split(","):
+            kind, _, level = name.partition("-")
+            for rows in (int(v) for v in chunk_frames.split(",")):
+                compression = Compression(filter=kind, level=int(level or 4), chunk_bytes=rows * frames[0].nbytes)
+                # An in-memory HDF5 file: the writer's filter and chunking, nothing written to disk.
+                with h5py.File(f"{path.name}-{name}-{rows}", "w", driver="core", backing_store=False) as h5:
+                    dset = h5.create_dataset(FRAME, data=frames, **compression.dataset_kwargs(frames.shape, frames.dtype))
+                    stored = dset.id.get_storage_size()
+                click.echo(json.dumps({"file": path.name, "frames": len(frames), "filter": name, "chunk_frames": rows, "share_of_raw": round(stored / frames.nbytes, 5)}))
 
 
 @main.command("clean")

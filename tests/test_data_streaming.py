@@ -11,7 +11,7 @@ from data_synthetic import isolated_data_root, random_episodes, synthetic_meta  
 
 from baselines.efficientzero.offline import DatasetReplay
 from xtra_bench.data import Compression, Dataset, DatasetError, Sampler, SamplerConfig, read_targets, write_dataset, write_targets
-from xtra_bench.data.streaming import FRAMES_ENV, ChunkCache, StreamingFrames, StreamingSampler, frames_mode, open_sampler
+from xtra_bench.data.streaming import CACHE_ENV, FRAMES_ENV, ChunkCache, StreamingFrames, StreamingSampler, frames_mode, open_sampler
 
 ROW_BYTES = 3 * 3 * 2  # data_synthetic's frames
 
@@ -144,6 +144,25 @@ def test_the_cache_keeps_the_most_recent_chunks_within_its_bound():
     assert cache.nbytes <= 300 and "big" not in cache._entries
 
 
+def test_the_default_cache_keeps_nothing_unless_the_environment_sizes_it(monkeypatch):
+    loads = []
+
+    def load():
+        loads.append(1)
+        return np.zeros(100, np.uint8)
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    cache = ChunkCache(workers=1)
+    for _ in range(3):
+        assert cache.get("chunk", load).shape == (100,)
+    assert len(loads) == 3 and cache.nbytes == 0 and cache.stats()["misses"] == 3
+    monkeypatch.setenv(CACHE_ENV, "1000")
+    cache = ChunkCache(workers=1)
+    cache.get("chunk", lambda: np.zeros(100, np.uint8))
+    cache.get("chunk", lambda: pytest.fail("the chunk is kept"))
+    assert cache.nbytes == 100 and cache.stats()["hits"] == 1
+
+
 def test_a_corrupted_chunk_is_an_error_not_garbage(tmp_path):
     dataset = write(tmp_path)
     copy = tmp_path / "bad.hdf5"
@@ -177,3 +196,25 @@ def test_a_chunk_is_inflated_only_as_far_as_needed_then_whole(tmp_path):
     assert frames.cache.nbytes == 2 * ROW_BYTES  # rows 0-1 of chunk 2
     np.testing.assert_array_equal(frames[np.array([11, 14, 10])], loaded[[11, 14, 10]])
     assert frames.cache.nbytes == 5 * ROW_BYTES and len(frames.cache) == 1  # now the whole chunk
+
+
+def test_the_default_chunking_gives_the_batches_of_the_old_one(tmp_path):
+    """Files of the writer's default chunks and of the earlier ~1 MB ones: the same batches, streamed or not."""
+    import dataclasses
+
+    atari = (96, 96, 3)
+    episodes = [dataclasses.replace(e, frames=np.repeat(np.repeat(e.frames, 32, 1), 32, 2)[..., [0, 1, 0]]) for e in random_episodes(5, 30)]
+    meta = dataclasses.replace(synthetic_meta(), frame_shape=atari)
+    settings = {"default": Compression(), "old": Compression(chunk_bytes=1 << 20)}
+    datasets = {name: Dataset(write_dataset(tmp_path / f"{name}.hdf5", meta, episodes, compression=c)) for name, c in settings.items()}
+    frames = {name: StreamingFrames(d.path, cache=ChunkCache(0)) for name, d in datasets.items()}
+    assert frames["default"]._chunk_rows == 16 and frames["old"]._chunk_rows == 37
+    cfg = SamplerConfig(batch_size=40, unroll_steps=5, n_step=5, seed=2)
+    memory = Sampler(datasets["old"], cfg)
+    samplers = [StreamingSampler(d, cfg, cache=ChunkCache(0, workers=2)) for d in datasets.values()]
+    for _ in range(4):
+        expected = memory.sample()
+        for sampler in samplers:
+            assert_same_batch(sampler.sample(), expected)
+    for sampler in samplers:
+        sampler.close()

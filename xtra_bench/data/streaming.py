@@ -3,22 +3,29 @@
 A paper-size Atari dataset holds ~1.2M frames (33 GB raw) per game, so the frames of a
 pretraining split cannot be loaded. ``StreamingFrames`` stands in for the in-memory frame array:
 ``frames[index]`` (an int array of any shape) returns the same uint8 array the loaded one would,
-decompressing whole HDF5 chunks into a ``ChunkCache``, an LRU cache bounded in bytes that several
-datasets may share. Compressed chunks are read with ``os.pread`` at the offsets of the file's
-chunk index and inflated on worker threads (both release the GIL, so a gather uses every worker)
-by zlib-ng, 3-8x faster than zlib on Atari frames (plain ``zlib`` where the ``zlib-ng`` package is
-missing: the same bytes, slower); files with another filter pipeline fall back to h5py reads.
+decompressing the HDF5 chunks it needs, optionally kept in a ``ChunkCache``, an LRU cache bounded
+in bytes that several datasets may share. Compressed chunks are read with ``os.pread`` at the
+offsets of the file's chunk index and inflated on worker threads (both release the GIL, so a
+gather uses every worker) by zlib-ng, 3-8x faster than zlib on Atari frames (plain ``zlib`` where
+the ``zlib-ng`` package is missing: the same bytes, slower); files with another filter pipeline
+fall back to h5py reads.
 
 ``StreamingSampler`` is the ``Sampler`` on streamed frames. It draws exactly as the in-memory
 sampler (same generator, same priorities, so the same batches for the same seed) and, after each
 batch, draws the next one ahead with a copy of its generator and gathers its frames in a
 background thread while the trainer works. The real draw at the next call decides: when it cut
 the same windows (draws are uniform, or no priority changed in between) the prefetched frames are
-returned, otherwise they are dropped and the frames gathered again (the chunks loaded ahead stay
-cached). Prefetching never changes a batch, only when its frames are read.
+returned, otherwise they are dropped and the frames gathered again (from the chunks loaded ahead
+where the cache keeps chunks). Prefetching never changes a batch, only when its frames are read.
 
 ``frames_mode`` picks the in-memory path when the frames fit (``$XTRA_BENCH_FRAMES`` overrides:
-``memory``, ``stream`` or ``auto``); ``$XTRA_BENCH_CACHE_BYTES`` sizes the default cache.
+``memory``, ``stream`` or ``auto``); ``$XTRA_BENCH_CACHE_BYTES`` sizes the default cache, which
+keeps nothing. Streaming is chosen for frames that do not fit in memory, where a cache holds a
+small share of them and uniform draws hit it about that often, while keeping chunks costs more
+than such hits save: a kept chunk's memory cannot take the next one, which is inflated into
+memory not recently touched instead (``benchmarks/streaming.py`` at paper size: 20-30% more
+batches/s without a 2 GB cache that hit 4% of chunks, and 2 GB less resident). A cache pays for
+datasets it mostly holds, or for draws concentrated on few rows.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from xtra_bench.data.targets import Targets
 FRAMES_ENV = "XTRA_BENCH_FRAMES"
 CACHE_ENV = "XTRA_BENCH_CACHE_BYTES"
 FRAMES_MODES = ("auto", "memory", "stream")
-DEFAULT_CACHE_BYTES = 1 << 30
+DEFAULT_CACHE_BYTES = 0
 MEMORY_SHARE = 0.4
 """``auto`` loads the frames when they take at most this share of the machine's physical memory."""
 
@@ -69,7 +76,7 @@ def _int_env(name: str, default: int) -> int:
 
 
 def default_cache_bytes() -> int:
-    """``$XTRA_BENCH_CACHE_BYTES`` or 1 GiB."""
+    """``$XTRA_BENCH_CACHE_BYTES`` or 0 (keep no chunk, see the module's notes)."""
     return _int_env(CACHE_ENV, DEFAULT_CACHE_BYTES)
 
 
@@ -112,11 +119,13 @@ class ChunkCache:
     """An LRU cache of decompressed chunks, bounded in bytes, with the worker threads that fill it.
 
     Thread-safe; several ``StreamingFrames`` (e.g. every task of a split) may share one, so the
-    bound holds for all of them together. A chunk requested by two threads at once is loaded once.
+    bound holds for all of them together. A chunk requested by two threads at once is loaded once,
+    unless the cache keeps nothing.
 
     Args:
-        max_bytes: most bytes of decompressed chunks kept (default: ``default_cache_bytes()``);
-            0 keeps none (every gather decompresses what it needs).
+        max_bytes: most bytes of decompressed chunks kept (default: ``default_cache_bytes()``, 0
+            unless ``$XTRA_BENCH_CACHE_BYTES`` says); 0 keeps none (every gather decompresses what
+            it needs).
         workers: threads that read and inflate chunks (default: the CPU count, at most 8).
     """
 
@@ -159,6 +168,10 @@ class ChunkCache:
     def get(self, key: Any, load: Callable[[], np.ndarray]) -> np.ndarray:
         """The chunk of ``key``, from the cache or from ``load()`` (then kept, evicting the oldest)."""
         self._check_process()
+        if self.max_bytes == 0:  # nothing is kept, so nothing is shared: skip the bookkeeping
+            with self._lock:
+                self.misses += 1
+            return load()
         while True:
             with self._lock:
                 if key in self._entries:
@@ -435,16 +448,19 @@ class StreamingFrames:
         # cannot be entered in the middle, but they can stop early); a later gather that needs
         # more of it inflates it whole.
         need = np.maximum.reduceat((local_start + run_stop - run_start)[order], starts).tolist()
+        group_chunk = ordered[starts].tolist()
         local = local_start.tolist()
         run_start, run_stop, order = run_start.tolist(), run_stop.tolist(), order.tolist()
+        starts, ends = starts.tolist(), ends.tolist()
 
         def fill(groups: range) -> None:
             for g in groups:
                 if cancel is not None and cancel.is_set():
                     return
-                c, key = int(ordered[starts[g]]), (self._key, int(ordered[starts[g]]))
-                block = self.cache.get(key, lambda: self._load(c, need[g]))
-                if len(block) < need[g]:
+                c, rows_needed = group_chunk[g], need[g]
+                key = (self._key, c)
+                block = self.cache.get(key, lambda: self._load(c, rows_needed))
+                if len(block) < rows_needed:
                     block = self.cache.put(key, self._load(c))
                 for r in order[starts[g] : ends[g]]:
                     i, j, k = run_start[r], run_stop[r], local[r]
