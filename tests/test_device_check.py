@@ -66,7 +66,8 @@ def test_every_section_runs_within_the_deadline(smoke):
     assert {name: s["status"] for name, s in report["sections"].items()} == dict.fromkeys(report["sections"], "ok")
     assert report["mode"] == "cpu-smoke" and report["deadline_respected"]
     assert report["elapsed_s"] <= report["budget_s"] == 150
-    assert sum(s["elapsed_s"] for s in report["sections"].values()) <= report["elapsed_s"]
+    # Each time is rounded to 0.1 s: the sections' sum may exceed the total by half a tenth per section.
+    assert sum(s["elapsed_s"] for s in report["sections"].values()) <= report["elapsed_s"] + 0.05 * len(report["sections"])
     assert wall < SMOKE_LIMIT_S
 
 
