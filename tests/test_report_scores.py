@@ -258,3 +258,10 @@ def test_learning_curves_by_hand(tmp_path):
     np.testing.assert_allclose(ez.high - ez.mean, half)
     rnd = curves["random", "MinAtar-Breakout"]
     assert rnd.steps.tolist() == [3000] and rnd.seeds == 1 and np.isnan(rnd.low).all()
+
+
+def test_random_as_its_own_reference_names_the_way_out(minatar_tree):
+    (table,) = score_tables(load_results([minatar_tree]), "random")
+    matrices, note = score_matrices(table, None)
+    assert matrices is None
+    assert "reference is 'random' itself" in note and "--reference efficientzero" in note

@@ -118,6 +118,10 @@ def _reference_normalisation(table: SettingTable, common: list[str], reference: 
     if reference is None or reference not in table.methods:
         known = f"; methods here: {', '.join(table.methods)}" if reference else ""
         return None, None, f"no common game has a human reference and the reference method {reference!r} has no results{known}"
+    if reference == RANDOM_AGENT:
+        others = [m for m in table.methods if m != RANDOM_AGENT]
+        hint = f" (e.g. --reference {others[0]})" if others else ""
+        return None, None, f"the reference is {RANDOM_AGENT!r} itself, which scores 0 by definition: pass another method as --reference{hint}"
     if RANDOM_AGENT not in table.methods:
         return None, None, f"no common game has a human reference, and there are no {RANDOM_AGENT!r} results to normalise by (run --agent {RANDOM_AGENT})"
     games, left_out = [], []
