@@ -40,6 +40,21 @@ def save(fig: matplotlib.figure.Figure, stem: Path) -> tuple[Path, Path]:
     return png, pdf
 
 
+def _game_panels(count: int, width: float, height: float):
+    """A grid of ``count`` panels, five to a row, each ``width`` x ``height`` inches (room left for a legend)."""
+    ncols = min(5, count)
+    nrows = -(-count // ncols)
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 0.6), squeeze=False)
+
+
+def _finish_panels(fig: matplotlib.figure.Figure, axes: np.ndarray, used: int) -> None:
+    """Hides the panels past ``used`` and puts one legend of every labelled artist under the grid."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    handles = {label: h for ax in axes.flat for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 5), frameon=False)
+
+
 def per_game_scores(table: SettingTable, published: dict[tuple[str, str], PublishedValue]) -> matplotlib.figure.Figure:
     """One panel per game: each method's mean score over seeds with its 95% interval, and the
     paper's number for the same agent and game as a hollow marker.
@@ -48,9 +63,7 @@ def per_game_scores(table: SettingTable, published: dict[tuple[str, str], Publis
         table: the setting's table.
         published: (method, game) -> the published value, where one exists.
     """
-    ncols = min(5, len(table.games))
-    nrows = -(-len(table.games) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows + 0.6), squeeze=False)
+    fig, axes = _game_panels(len(table.games), 3.2, 2.8)
     palette = colors(table.methods)
     for ax, game in zip(axes.flat, table.games):
         for i, m in enumerate(table.methods):
@@ -64,10 +77,7 @@ def per_game_scores(table: SettingTable, published: dict[tuple[str, str], Publis
         ax.set_title(game)
         ax.set_xticks([])
         ax.grid(True, axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(table.games) :]:
-        ax.axis("off")
-    handles = {label: h for ax in axes.flat for h, label in zip(*ax.get_legend_handles_labels())}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 5), frameon=False)
+    _finish_panels(fig, axes, len(table.games))
     fig.suptitle(f"{table.setting}: score per game (mean over seeds, 95% CI)")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
@@ -82,9 +92,7 @@ def learning_curves(table: SettingTable, curves: dict[tuple[str, str], Curve]) -
         curves: (method, game) -> its learning curve.
     """
     games = [g for g in table.games if any((m, g) in curves for m in table.methods)]
-    ncols = min(5, len(games))
-    nrows = -(-len(games) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    fig, axes = _game_panels(len(games), 3.4, 2.9)
     palette = colors(table.methods)
     for ax, game in zip(axes.flat, games):
         for m in table.methods:
@@ -101,10 +109,7 @@ def learning_curves(table: SettingTable, curves: dict[tuple[str, str], Curve]) -
         ax.set_xlabel("env steps")
         ax.grid(True, alpha=0.3)
     axes.flat[0].set_ylabel("return")
-    for ax in list(axes.flat)[len(games) :]:
-        ax.axis("off")
-    handles = {label: h for ax in axes.flat for h, label in zip(*ax.get_legend_handles_labels())}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 5), frameon=False)
+    _finish_panels(fig, axes, len(games))
     fig.suptitle(f"{table.setting}: learning curves (mean over seeds, 95% CI); dots: final weights")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
