@@ -15,7 +15,7 @@ from xtra_bench.data.cli import collect_command, datasets_group
 from xtra_bench.data.recipe import RECIPES
 from xtra_bench.errors import XtraBenchError
 from xtra_bench.report.cli import report_command
-from xtra_bench.runner.cli import run_command, status_command
+from xtra_bench.runner.cli import export_command, run_command, status_command
 
 
 class _Group(click.Group):
@@ -140,6 +140,7 @@ main.add_command(collect_command)
 main.add_command(report_command)
 main.add_command(run_command)
 main.add_command(status_command)
+main.add_command(export_command)
 
 if __name__ == "__main__":
     sys.exit(main())

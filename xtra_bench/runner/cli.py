@@ -96,3 +96,28 @@ def status_command(runs_dir: Path, as_json: bool) -> None:
         return
     for line in format_status(rows):
         click.echo(line)
+
+
+@click.command("export")
+@click.argument("runs_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace jobs of DEST that hold other results.")
+@json_option
+def export_command(runs_dir: Path, dest: Path, force: bool, as_json: bool) -> None:
+    """Copy the small files of RUNS_DIR's finished jobs into DEST: what to commit of a study.
+
+    Copies protocol.json, plan.json and each finished job's config.json, metrics.jsonl,
+    evals.jsonl and DONE; no checkpoints or TensorBoard files. `xtra-bench report DEST` reads the
+    copy, and `xtra-bench run --out DEST --resume` skips its jobs and runs the rest. Unfinished
+    jobs stay behind; run export again when they finish.
+
+    Example: xtra-bench export runs/minatar-curves results/minatar-curves
+    """
+    from xtra_bench.runner.export import export_results
+
+    summary = export_results(runs_dir, dest, force=force)
+    if as_json:
+        echo_json(summary.to_json())
+        return
+    for line in summary.lines(dest):
+        click.echo(line)
