@@ -92,9 +92,12 @@ class XtraAgent(EfficientZeroAgent):
             need_student=self.xcfg.needs_student,
             need_targets=self.xcfg.needs_targets,
         )
-        self._use_stage1(result, initialise=True)
+        self.use_stage1(result, initialise=True)
 
-    def _use_stage1(self, result: Stage1Result, *, initialise: bool) -> None:
+    def use_stage1(self, result: Stage1Result, *, initialise: bool) -> None:
+        """Takes stage 1's output: with ``initialise``, the student's weights (the variant's components);
+        the offline tasks' targets files for the cross-task learner. ``pretrain`` and ``load`` call it; so
+        can a stage 1 made some other way (e.g. targets files labelled by hand-picked teachers)."""
         frame_shapes = {OfflineTasks.frame_shape_of(t) for t in result.tasks}
         if frame_shapes - {tuple(self.spec.frame_shape)}:
             raise ConfigError(f"pretraining frames {sorted(frame_shapes)} differ from {self.spec.game}'s {self.spec.frame_shape}")
@@ -150,7 +153,7 @@ class XtraAgent(EfficientZeroAgent):
         agent.xcfg = agent.learner.xcfg = XtraConfig(**raw)
         # Attaching the tasks restores the learner's saved task weights and offline draws.
         if state["stage1"] is not None:
-            agent._use_stage1(Stage1Result.from_json(state["stage1"]), initialise=False)
+            agent.use_stage1(Stage1Result.from_json(state["stage1"]), initialise=False)
         return agent
 
 
