@@ -19,24 +19,25 @@ def sample_path(game: str) -> Path:
     return SAMPLES / f"{game}-random-sample.hdf5"
 
 
+def untrained_task(name: str, dataset_path: Path, spec, preset: str, directory: Path, roots: int = 512) -> TaskFiles:
+    """``dataset_path`` with a targets file from a randomly initialised ``preset`` teacher's search (2 simulations)."""
+    teacher = EfficientZeroAgent(spec, preset=preset, config=teacher_config(preset))
+    out = relabel(
+        teacher.net,
+        teacher.cfg,
+        Dataset(dataset_path),
+        directory / f"{name}.targets.hdf5",
+        directory / f"{name}-chunks",
+        teacher_id="untrained",
+        checkpoint_sha256="0" * 64,
+        simulations=2,
+        roots=roots,
+        chunk_rows=512,
+        progress=False,
+    )
+    return TaskFiles(name, Path(dataset_path), out)
+
+
 def labelled_tasks(directory: Path, games=(PRETRAIN, TARGET)) -> list[TaskFiles]:
-    """Targets files for the sample datasets of ``games`` from a randomly initialised teacher (2 simulations)."""
-    tasks = []
-    for game in games:
-        dataset = Dataset(sample_path(game))
-        teacher = EfficientZeroAgent(make_spec(game), preset="smoke", config=teacher_config("smoke"))
-        out = relabel(
-            teacher.net,
-            teacher.cfg,
-            dataset,
-            directory / f"{game}.targets.hdf5",
-            directory / f"{game}-chunks",
-            teacher_id="untrained",
-            checkpoint_sha256="0" * 64,
-            simulations=2,
-            roots=512,
-            chunk_rows=512,
-            progress=False,
-        )
-        tasks.append(TaskFiles(game, dataset.path, out))
-    return tasks
+    """Targets files for the sample datasets of ``games`` from a randomly initialised smoke teacher."""
+    return [untrained_task(game, sample_path(game), make_spec(game), "smoke", directory) for game in games]
