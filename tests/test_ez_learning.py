@@ -1,6 +1,6 @@
 """EfficientZero learns a task with a known optimum to near-optimal play: Catch on a 7x7 board.
 
-Slow (about 7 minutes on one free core; 14 beside a running study). The ball falls for 6 steps, one
+Slow (10-14 minutes beside a running study, at the lowest priority). The ball falls for 6 steps, one
 more than the 5-step value targets reach, so catching it means predicting the reward through the
 value prefix, the bootstrapped values and the search, and acting on it. Every policy blind to the
 ball scores exactly -5/7 (-0.71); a MuZero with a broken target, mask, gradient, search or action
