@@ -18,7 +18,7 @@ from pathlib import Path
 
 from xtra_bench.data.integrity import atomic_write_bytes
 from xtra_bench.errors import ConfigError
-from xtra_bench.runner.status import PLAN_FILE
+from xtra_bench.runner.status import PLAN_FILE, record_plan
 from xtra_bench.runner.store import (
     CONFIG_FILE,
     DONE_FILE,
@@ -27,6 +27,7 @@ from xtra_bench.runner.store import (
     METRICS_FILE,
     PROTOCOL_FILE,
     JobStore,
+    job_keys,
     read_json,
     results_lock,
     write_json,
@@ -62,11 +63,6 @@ class ExportSummary:
         return out
 
 
-def _job_keys(runs_dir: Path) -> list[str]:
-    jobs = runs_dir / "jobs"
-    return sorted(p.relative_to(jobs).as_posix() for p in jobs.glob("*/*/seed-*") if p.is_dir()) if jobs.is_dir() else []
-
-
 def _same_files(src: Path, dst: Path) -> bool:
     return all((dst / name).is_file() and (src / name).read_bytes() == (dst / name).read_bytes() for name in JOB_FILES)
 
@@ -92,8 +88,9 @@ def export_results(runs_dir: Path, dest: Path, *, force: bool = False) -> Export
             raise ConfigError(
                 f"{dest} holds results of another protocol (hash {theirs}, {runs_dir}'s is {protocol.get('hash')}); export to another directory"
             )
-    finished = [k for k in _job_keys(runs_dir) if JobStore(runs_dir / "jobs" / k).is_done]
-    unfinished = tuple(k for k in _job_keys(runs_dir) if k not in finished)
+    keys = job_keys(runs_dir)
+    finished = [k for k in keys if JobStore(runs_dir / "jobs" / k).is_done]
+    unfinished = tuple(k for k in keys if k not in finished)
     unchanged = tuple(k for k in finished if _same_files(runs_dir / "jobs" / k, dest / "jobs" / k))
     differing = tuple(k for k in finished if k not in unchanged and (dest / "jobs" / k).exists())
     if differing and not force:
@@ -108,8 +105,7 @@ def export_results(runs_dir: Path, dest: Path, *, force: bool = False) -> Export
             write_json(dest / PROTOCOL_FILE, protocol)
         plan = read_json(runs_dir / PLAN_FILE).get("jobs", {}) if (runs_dir / PLAN_FILE).is_file() else {}
         if plan:
-            merged = read_json(dest / PLAN_FILE).get("jobs", {}) if (dest / PLAN_FILE).is_file() else {}
-            write_json(dest / PLAN_FILE, {"jobs": {**merged, **plan}})
+            record_plan(dest, [{"key": key, **job} for key, job in plan.items()])
         for key in copied:
             src, dst = runs_dir / "jobs" / key, dest / "jobs" / key
             dst.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from xtra_bench.errors import ConfigError
 from xtra_bench.runner.heartbeat import STALE_SECONDS, read_heartbeat
-from xtra_bench.runner.store import PROTOCOL_FILE, JobStore, read_json, write_json
+from xtra_bench.runner.store import PROTOCOL_FILE, JobStore, job_keys, read_json, write_json
 
 PLAN_FILE = "plan.json"
 STATES = ("done", "running", "failed", "pending")
@@ -114,8 +114,7 @@ def run_status(runs_dir: Path, now: float | None = None) -> list[JobStatus]:
     plan_file = runs_dir / PLAN_FILE
     planned = read_json(plan_file).get("jobs", {}) if plan_file.is_file() else {}
     jobs = runs_dir / "jobs"
-    found = {p.relative_to(jobs).as_posix() for p in jobs.glob("*/*/seed-*") if p.is_dir()} if jobs.is_dir() else set()
-    keys = sorted(set(planned) | found)
+    keys = sorted(set(planned) | set(job_keys(runs_dir)))
     out = []
     for key in keys:
         env_steps = planned.get(key, {}).get("env_steps")

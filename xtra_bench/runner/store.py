@@ -166,6 +166,12 @@ class JobProgress:
         return cls(**data)
 
 
+def job_keys(runs_dir: Path) -> list[str]:
+    """The key (``<method>/<target>/seed-<s>``) of every job directory of a results tree, sorted."""
+    jobs = Path(runs_dir) / "jobs"
+    return sorted(p.relative_to(jobs).as_posix() for p in jobs.glob("*/*/seed-*") if p.is_dir()) if jobs.is_dir() else []
+
+
 class JobStore:
     """One job's directory in the results tree."""
 
