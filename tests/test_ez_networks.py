@@ -123,3 +123,25 @@ def test_obs_to_input_orders_channels_frame_by_frame():
     x = obs_to_input(torch.from_numpy(obs))
     assert x.shape == (1, 12, 2, 2)
     assert x[0, 2 * 3 + 1].eq(1.0).all() and x.sum() == 4
+
+
+@pytest.mark.parametrize(
+    ("head_width", "head_actions", "planes"),
+    [
+        # The game's own head: EfficientZero's a / |A| over the game's action indices.
+        (3, [0, 1, 2], [0.0, 1 / 3, 2 / 3]),
+        # XTRA's shared head: the full-action ids of MinAtar-Breakout's (noop, left, right), over 18,
+        # as the release's multi-task runs feed its dynamics (game_info.json ids, action_space_size 18).
+        (18, [0, 4, 3], [0.0, 4 / 18, 3 / 18]),
+    ],
+)
+def test_dynamics_action_plane_is_the_head_index_over_the_head_width(head_width, head_actions, planes):
+    net = EfficientZeroNet((10, 10, 4), head_width, preset_config("smoke")).eval()
+    seen = []
+    net.dynamics.conv.register_forward_pre_hook(lambda _module, args: seen.append(args[0][:, -1]))
+    with torch.no_grad():
+        root = net.initial_inference(torch.rand(3, 16, 10, 10))
+        net.recurrent_inference(root.latent, root.reward_state, torch.tensor(head_actions))
+    (plane,) = seen
+    expected = torch.tensor(planes).view(3, 1, 1).expand_as(plane)
+    assert torch.allclose(plane, expected)
