@@ -16,7 +16,6 @@ from baselines.efficientzero.config import preset_config
 from xtra_bench import agents
 from xtra_bench.agents import AgentRegistry, RandomAgent
 from xtra_bench.cli import main
-from xtra_bench.data.download import download
 from xtra_bench.data.registry import bundled_manifest
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner import JobStore, RunConfig, run
@@ -189,13 +188,17 @@ def staged_registry(monkeypatch, tmp_path):
     return registry
 
 
+SAMPLES = "xtra/{game}/random-sample-v1"
+
+
 def test_stage1_runs_once_per_pretraining_set_and_is_shared_by_every_job(staged_registry, tmp_path):
     dataset_id = "xtra/MinAtar-Asterix/random-sample-v1"
-    download(dataset_id)
     out = tmp_path / "runs"
+    # A bundled dataset needs no download step: stage 1 copies it into the data cache.
     result = invoke("--agent", "staged,random", "--pretrain", "MinAtar-Asterix", "--targets", TARGETS, "--seeds", "0-1",
-                    "--env-steps", 4, "--eval-interval", 4, "--out", out, *SMALL)  # fmt: skip
+                    "--datasets", SAMPLES, "--env-steps", 4, "--eval-interval", 4, "--out", out, *SMALL)  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert (tmp_path / f"data/{dataset_id}/entry.json").is_file()
     (stage_dir,) = (out / "stage1").iterdir()
     assert (stage_dir / "computed.log").read_text() == "computed\n"
     manifest = json.loads(bundled_manifest().read_text())
@@ -209,37 +212,69 @@ def test_stage1_runs_once_per_pretraining_set_and_is_shared_by_every_job(staged_
             assert json.loads((out / f"jobs/random/{target}/seed-{seed}/config.json").read_text())["stage1"] is None
     # Another preset is another stage-1 input: a new directory.
     more = invoke("--agent", "staged", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--seeds", "0",
-                  "--env-steps", 4, "--eval-interval", 4, "--out", tmp_path / "fast", *SMALL[2:], "--preset", "fast")  # fmt: skip
+                  "--datasets", SAMPLES, "--env-steps", 4, "--eval-interval", 4, "--out", tmp_path / "fast",
+                  *SMALL[2:], "--preset", "fast")  # fmt: skip
     assert more.exit_code == 0, more.output
     assert [p.name for p in (tmp_path / "fast" / "stage1").iterdir()] != [stage_dir.name]
 
 
-def test_a_missing_pretraining_dataset_is_one_line_naming_the_download(staged_registry, tmp_path):
-    result = invoke("--agent", "staged", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout",
+@pytest.fixture
+def published_registry(staged_registry, tmp_path, monkeypatch):
+    """The bundled manifest plus two published pretraining datasets: MinAtar-Asterix's bundled
+    (its bytes are the Asterix sample's) and MinAtar-Freeway's on a remote host."""
+    manifest = json.loads(bundled_manifest().read_text())
+    for entry in manifest["datasets"]:
+        for f in entry["files"]:
+            f["url"] = (bundled_manifest().parent / f["url"].removeprefix("file://")).resolve().as_uri()
+    sample = next(d for d in manifest["datasets"] if d["id"] == "xtra/MinAtar-Asterix/random-sample-v1")
+    asterix = {**sample, "id": "xtra/MinAtar-Asterix/ez-checkpoints-v1", "files": [sample["files"][0]]}
+    remote = {"path": "MinAtar-Freeway.hdf5", "url": "https://example.org/MinAtar-Freeway.hdf5", "sha256": "0" * 64,
+              "bytes": 1, "kind": "dataset"}  # fmt: skip
+    freeway = {**sample, "id": "xtra/MinAtar-Freeway/ez-checkpoints-v1", "game": "MinAtar-Freeway", "files": [remote]}
+    manifest["datasets"] += [asterix, freeway]
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    monkeypatch.setenv("XTRA_BENCH_REGISTRY", str(path))
+    return staged_registry
+
+
+def test_a_published_bundled_dataset_serves_stage1_with_no_step_and_the_sample_never_does(published_registry, tmp_path):
+    result = invoke("--agent", "staged", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--seeds", "0",
+                    "--env-steps", 4, "--eval-interval", 4, "--out", tmp_path / "runs", *SMALL)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (stage_dir,) = (tmp_path / "runs/stage1").iterdir()
+    (recorded,) = json.loads((stage_dir / "stage1.json").read_text())["datasets"]
+    # The registry lists Asterix's sample too; without --datasets only the published dataset is chosen.
+    assert recorded["id"] == "xtra/MinAtar-Asterix/ez-checkpoints-v1"
+    assert (tmp_path / "data/xtra/MinAtar-Asterix/ez-checkpoints-v1/entry.json").is_file()
+    assert not (tmp_path / "data/xtra/MinAtar-Asterix/random-sample-v1").exists()
+
+
+def test_a_missing_pretraining_dataset_is_one_line_naming_the_download_or_the_recipe(published_registry, tmp_path):
+    remote = invoke("--agent", "staged", "--pretrain", "MinAtar-Freeway", "--targets", "MinAtar-Breakout",
                     "--out", tmp_path / "runs", *SMALL)  # fmt: skip
-    assert "xtra-bench datasets download xtra/MinAtar-Asterix/random-sample-v1" in one_error_line(result)
-    nothing = invoke("--agent", "staged", "--pretrain", "MinAtar-Freeway", "--targets", "MinAtar-Breakout",
+    assert "`xtra-bench datasets download xtra/MinAtar-Freeway/ez-checkpoints-v1`" in one_error_line(remote)
+    nothing = invoke("--agent", "staged", "--pretrain", "MinAtar-Seaquest", "--targets", "MinAtar-Breakout",
                      "--out", tmp_path / "runs", *SMALL)  # fmt: skip
     line = one_error_line(nothing)
-    assert "`xtra-bench collect --game MinAtar-Freeway --recipe smoke`" in line and "--collect-missing" in line
+    assert "`xtra-bench collect --game MinAtar-Seaquest --recipe smoke`" in line and "--collect-missing" in line
     assert not (tmp_path / "runs").exists()
 
 
-def test_every_missing_dataset_is_named_and_collect_missing_fetches_them_once(staged_registry, tmp_path):
+def test_every_missing_dataset_is_named_and_a_bundled_sample_serves_only_when_named(staged_registry, tmp_path):
     args = ["--agent", "staged", "--pretrain", "MinAtar-Asterix,MinAtar-Freeway", "--targets", "MinAtar-Breakout",
             "--env-steps", 4, "--eval-interval", 4, "--seeds", "0", "--out", tmp_path / "runs", *SMALL]  # fmt: skip
     line = one_error_line(invoke(*args))
+    # The bundled manifest publishes no pretraining dataset, and its samples are not one.
     assert "2 pretraining dataset(s) missing (MinAtar-Asterix, MinAtar-Freeway)" in line
-    assert "`xtra-bench datasets download xtra/MinAtar-Asterix/random-sample-v1`" in line
+    assert "`xtra-bench collect --game MinAtar-Asterix --recipe smoke`" in line
     assert "`xtra-bench collect --game MinAtar-Freeway --recipe smoke`" in line
-    # With a --datasets template the registry's sample serves Asterix; --collect-missing downloads it first.
     only = ["--agent", "staged", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--env-steps", 4,
-            "--eval-interval", 4, "--seeds", "0", "--out", tmp_path / "runs", *SMALL]  # fmt: skip
-    result = invoke(*only, "--collect-missing")
+            "--eval-interval", 4, "--seeds", "0", "--datasets", SAMPLES, "--out", tmp_path / "runs", *SMALL]  # fmt: skip
+    result = invoke(*only)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "data/xtra/MinAtar-Asterix/random-sample-v1/entry.json").is_file()
     assert json.loads((tmp_path / "runs/jobs/staged/MinAtar-Breakout/seed-0/config.json").read_text())["stage1"]
-    again = invoke(*only, "--seeds", "1")  # the data stays: no flag needed
+    again = invoke(*only, "--seeds", "1")  # the copied sample stays in the cache
     assert again.exit_code == 0, again.output
 
 

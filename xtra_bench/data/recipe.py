@@ -24,7 +24,7 @@ import numpy as np
 from xtra_bench.data.collect import directory_sha256, play, session_seed
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import atomic_write_bytes
-from xtra_bench.data.registry import cached_file, dataset_dir, make_dataset_id, read_cached_entry
+from xtra_bench.data.registry import Registry, cached_file, dataset_dir, make_dataset_id, read_cached_entry
 from xtra_bench.data.writer import DatasetMeta, EpisodeWriter
 from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 
@@ -91,9 +91,17 @@ def published_dataset_id(game: str) -> str:
 
 
 def find_pretraining_dataset(game: str, recipe: str, root: Path | None = None) -> Path | None:
-    """The pretraining dataset of ``game``: the downloaded published one, else the one ``recipe`` made, else None."""
+    """The pretraining dataset of ``game``: the published one (downloaded, or bundled and copied
+    into the cache now), else the one ``recipe`` made, else None."""
     published = published_dataset_id(game)
     entry = read_cached_entry(published, root)
+    if entry is None:
+        registry = Registry.load()
+        if published in registry.ids() and registry.get(published).local:
+            from xtra_bench.data.download import download
+
+            download(published, registry=registry, root=root)
+            entry = read_cached_entry(published, root)
     if entry is not None:
         return cached_file(published, entry.dataset_file.path, root)
     local = recipe_dataset_path(game, recipe, root)

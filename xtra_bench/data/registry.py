@@ -185,6 +185,11 @@ class ManifestEntry:
     def dataset_file(self) -> ManifestFile:
         return next(f for f in self.files if f.kind == "dataset")
 
+    @property
+    def local(self) -> bool:
+        """Every file is a ``file://`` URL (the bundled datasets): fetching it copies bytes on this machine."""
+        return all(f.url.startswith("file://") for f in self.files)
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -27,7 +27,7 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--periodic-eval-episodes", type=int, default=8, show_default=True, help="Episodes of each periodic evaluation.")
 @click.option("--eval-interval", type=int, help="Agent steps between periodic evaluations  [default: a tenth of the budget]")
 @click.option("--low-lr-tail", type=int, default=0, show_default=True, help="Updates at the decayed learning rate after the last env step (the paper's Table 2 protocol: 20000).")
-@click.option("--datasets", help="Pretraining dataset id or path with {game} for the game  [default: the registry's dataset of the game]")
+@click.option("--datasets", help="Pretraining dataset id or path with {game} for the game  [default: the published xtra/{game}/ez-checkpoints-v1, else the recipe's dataset in the data cache]")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True, help="Results directory.")
 @click.option("--launcher", type=click.Choice(LAUNCHERS), default="local", show_default=True)

@@ -1,10 +1,11 @@
 """Pretraining datasets a run lacks: every missing one named with the command that makes it, or made by ``--collect-missing``.
 
 A game's dataset is found as stage 1 finds it (``stage1.dataset_for``): the ``--datasets``
-template, else the registry's dataset of the game, else a published or recipe-made one in the data
-cache. What is missing can be downloaded (a registry id not fetched yet) or made by the paper's
-data recipe (``xtra_bench.data.recipe``); ``--collect-missing`` runs the recipe, once per game: the
-dataset lands in the data cache (or at the ``--datasets`` path), where later runs find it.
+template, else the game's published pretraining dataset in the registry, else the one the recipe
+made in the data cache. What is missing can be downloaded (a registry id not fetched yet; bundled
+ones are copied without asking) or made by the paper's data recipe (``xtra_bench.data.recipe``);
+``--collect-missing`` runs the recipe, once per game: the dataset lands in the data cache (or at
+the ``--datasets`` path), where later runs find it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xtra_bench.data.errors import DatasetError
-from xtra_bench.data.registry import Registry, looks_like_id
+from xtra_bench.data.registry import Registry, looks_like_id, read_cached_entry
 from xtra_bench.data.store import resolve
 from xtra_bench.runner.config import resolve_device
 from xtra_bench.runner.progress import Event, Reporter
@@ -40,31 +41,30 @@ class Missing:
 def find_missing(games: Sequence[str], template: str | None, registry: Registry, recipe: str) -> list[Missing]:
     """Every game of ``games`` whose pretraining dataset cannot be found, in order.
 
+    A registry dataset whose files are all local (the bundled ones) is never missing: stage 1
+    copies it into the data cache.
+
     Raises:
-        DatasetError / UnknownNameError / ConfigError: a problem no command of the recipe fixes
-            (several registry datasets of a game, an unknown id, a template without ``{game}``).
+        UnknownNameError / ConfigError: a problem no command of the recipe fixes (an unknown id,
+            a template without ``{game}``).
     """
-    from xtra_bench.runner.stage1 import dataset_for
+    from xtra_bench.runner.stage1 import dataset_for, fetches_locally
 
     missing = []
     for game in dict.fromkeys(games):
-        listed = [i for i in registry.ids() if registry.get(i).game == game]
-        if template is None and len(listed) > 1:
-            dataset_for(game, template, registry, recipe)  # raises: the user has to choose
         try:
-            dataset_id = dataset_for(game, template, registry, recipe)
-            resolve(dataset_id, registry=registry)
-            continue
+            chosen = dataset_for(game, template, registry, recipe)
         except DatasetError:
-            pass
-        chosen = template.replace("{game}", game) if template is not None else (listed[0] if listed else None)
-        if chosen is not None and looks_like_id(chosen) and not Path(chosen).exists():
-            registry.get(chosen)  # an unknown id fails here, with the closest known one
-            missing.append(Missing(game, f"xtra-bench datasets download {chosen}", download=chosen))
-        elif chosen is not None:
-            missing.append(Missing(game, f"xtra-bench collect --game {game} --recipe {recipe} --out {chosen}", Path(chosen)))
-        else:
             missing.append(Missing(game, f"xtra-bench collect --game {game} --recipe {recipe}"))
+            continue
+        if Path(chosen).exists():
+            continue
+        if looks_like_id(chosen):
+            registry.get(chosen)  # an unknown id fails here, with the closest known one
+            if not fetches_locally(chosen, registry) and read_cached_entry(chosen) is None:
+                missing.append(Missing(game, f"xtra-bench datasets download {chosen}", download=chosen))
+        else:
+            missing.append(Missing(game, f"xtra-bench collect --game {game} --recipe {recipe} --out {chosen}", Path(chosen)))
     return missing
 
 

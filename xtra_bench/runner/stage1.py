@@ -8,8 +8,8 @@ from pathlib import Path
 from xtra_bench import agents
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import read_sidecar
-from xtra_bench.data.recipe import find_pretraining_dataset
-from xtra_bench.data.registry import Registry
+from xtra_bench.data.recipe import published_dataset_id, recipe_dataset_path
+from xtra_bench.data.registry import Registry, looks_like_id
 from xtra_bench.data.store import resolve
 from xtra_bench.data.trust import admit
 from xtra_bench.envs import make_spec
@@ -28,30 +28,37 @@ def dataset_for(game: str, template: str | None, registry: Registry, recipe: str
 
     Args:
         game: catalog name.
-        template: an id or path with ``{game}`` standing for the game; None: the registry's only
-            dataset of the game, else (with ``recipe``) a published or recipe-made dataset in the data cache.
+        template: an id or path with ``{game}`` standing for the game; None: the game's published
+            pretraining dataset (``xtra/<Game>/ez-checkpoints-v1``) when the registry lists it, else
+            (with ``recipe``) the dataset that recipe made in the data cache. The registry's other
+            datasets of a game (the random samples) serve only when a template names them.
         registry: the dataset manifest.
-        recipe: the data recipe whose datasets stand in for a game the registry lists none of.
+        recipe: the data recipe whose dataset stands in for a game the registry publishes none of.
 
     Raises:
-        DatasetError: the registry has no dataset of the game, or several and no template chooses.
+        DatasetError: no template, no published dataset and no recipe-made one.
         ConfigError: a template without ``{game}`` (every game would get the same dataset).
     """
     if template is not None:
         if "{game}" not in template:
             raise ConfigError(f"--datasets {template!r} must contain {{game}}, e.g. 'xtra/{{game}}/random-sample-v1'")
         return template.replace("{game}", game)
-    ids = [i for i in registry.ids() if registry.get(i).game == game]
-    if not ids and recipe is not None and (made := find_pretraining_dataset(game, recipe)) is not None:
+    published = published_dataset_id(game)
+    if published in registry.ids():
+        return published
+    if recipe is not None and (made := recipe_dataset_path(game, recipe)).is_file():
         return str(made)
-    if not ids:
-        raise DatasetError(
-            f"the registry ({registry.source}) lists no dataset of {game}; collect one with"
-            f" `xtra-bench collect --game {game} --out {game}.hdf5 ...` and pass --datasets '{{game}}.hdf5'"
-        )
-    if len(ids) > 1:
-        raise DatasetError(f"the registry lists several datasets of {game} ({', '.join(ids)}); choose with --datasets 'namespace/{{game}}/source-vN'")
-    return ids[0]
+    make = f"`xtra-bench collect --game {game} --recipe {recipe}`" if recipe else "`xtra-bench collect --game ... --recipe ...`"
+    raise DatasetError(
+        f"no pretraining dataset of {game}: the registry ({registry.source}) does not list {published}; make one with"
+        f" {make} or name datasets with --datasets 'namespace/{{game}}/source-vN'"
+    )
+
+
+def fetches_locally(dataset_id: str, registry: Registry) -> bool:
+    """Whether ``dataset_id`` is a registry id whose files are all on this machine (the bundled
+    datasets): resolving it copies them into the data cache instead of asking for a download."""
+    return looks_like_id(dataset_id) and not Path(dataset_id).exists() and dataset_id in registry.ids() and registry.get(dataset_id).local
 
 
 def resolve_stage1(
@@ -74,7 +81,7 @@ def resolve_stage1(
     ids, paths, sums = [], [], []
     for game in games:
         dataset_id = dataset_for(game, template, registry, recipe)
-        path, entry = resolve(dataset_id, registry=registry)
+        path, entry = resolve(dataset_id, registry=registry, download=fetches_locally(dataset_id, registry))
         # The reference is the manifest's checksum for a cached id, a local file's sidecar (if any).
         sha256 = admit(path, game, entry.dataset_file.sha256 if entry is not None else read_sidecar(path))
         ids.append(dataset_id)
