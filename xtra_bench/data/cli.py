@@ -105,6 +105,36 @@ def show_command(
     _print_summary(summary, limit)
 
 
+@datasets_group.command("card")
+@click.argument("id_or_path")
+@click.option("--targets", "targets", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A targets file to describe (default: the targets files beside the dataset). Repeatable.")
+@click.option("--limits", default="", help="The card's Limits paragraph: what the data is not fit for.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the card here (publish takes <stem>.md beside the dataset); default: print it.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def card_command(id_or_path: str, targets: tuple[Path, ...], limits: str, out: Path | None, force: bool) -> None:
+    """Write a dataset's card (Markdown) from the file: counts, returns, each policy, each teacher.
+
+    Example: xtra-bench datasets card MinAtar-Breakout.hdf5 --out MinAtar-Breakout.md
+    """
+    from xtra_bench.data.card import dataset_card
+    from xtra_bench.data.dataset import Dataset
+    from xtra_bench.data.integrity import atomic_write_bytes
+    from xtra_bench.data.store import resolve
+
+    if out is not None and out.exists() and not force:
+        raise click.ClickException(f"{out} exists; pass --force to replace it")
+    path, _ = resolve(id_or_path)
+    text = dataset_card(Dataset(path), list(targets) or None, limits=limits)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, text.encode())
+    click.echo(f"wrote {out}")
+
+
 def _print_summary(summary: dict, limit: int) -> None:
     length, ret = summary["length"], summary["return"]
     click.echo(f"{summary['id']}  ({summary['path']})")

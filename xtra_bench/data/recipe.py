@@ -25,6 +25,7 @@ from xtra_bench.data.collect import directory_sha256, play, session_seed
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import atomic_write_bytes
 from xtra_bench.data.registry import Registry, cached_file, dataset_dir, make_dataset_id, read_cached_entry
+from xtra_bench.data.store import resolve
 from xtra_bench.data.writer import DatasetMeta, EpisodeWriter
 from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 
@@ -97,11 +98,8 @@ def find_pretraining_dataset(game: str, recipe: str, root: Path | None = None) -
     entry = read_cached_entry(published, root)
     if entry is None:
         registry = Registry.load()
-        if published in registry.ids() and registry.get(published).local:
-            from xtra_bench.data.download import download
-
-            download(published, registry=registry, root=root)
-            entry = read_cached_entry(published, root)
+        if published in registry.ids() and registry.bundled(published):
+            return resolve(published, root=root, registry=registry)[0]
     if entry is not None:
         return cached_file(published, entry.dataset_file.path, root)
     local = recipe_dataset_path(game, recipe, root)

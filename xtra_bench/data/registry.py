@@ -185,11 +185,6 @@ class ManifestEntry:
     def dataset_file(self) -> ManifestFile:
         return next(f for f in self.files if f.kind == "dataset")
 
-    @property
-    def local(self) -> bool:
-        """Every file is a ``file://`` URL (the bundled datasets): fetching it copies bytes on this machine."""
-        return all(f.url.startswith("file://") for f in self.files)
-
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -288,6 +283,15 @@ class Registry:
 
     def ids(self) -> list[str]:
         return sorted(self._entries)
+
+    def bundled(self, dataset_id: str) -> bool:
+        """Whether every file of ``dataset_id`` ships inside the package (a ``file://`` URL into its
+        datasets directory): fetching it copies bytes that are already here, so it needs no download step."""
+        from xtra_bench.data.download import file_url_path
+
+        package = bundled_manifest().parent.resolve()
+        files = self.get(dataset_id).files
+        return all(f.url.startswith("file://") and file_url_path(f.url, self.source.parent).resolve().is_relative_to(package) for f in files)
 
     def __contains__(self, dataset_id: str) -> bool:
         return dataset_id in self._entries

@@ -34,7 +34,8 @@ def resolve(
         id_or_path: a dataset id or the path of a dataset file (an existing path wins).
         root: the data root (default: ``data_root()``).
         registry: the manifest used to download (default: ``Registry.load()``).
-        download: fetch an id that is not cached yet instead of failing.
+        download: fetch an id that is not cached yet instead of failing (one bundled with the
+            package is always copied in).
 
     Returns:
         (the dataset file, its manifest entry when it came from the cache, else None).
@@ -55,7 +56,7 @@ def resolve(
     if entry is None:
         registry = registry or Registry.load()
         registry.get(text)  # an unknown id fails here, with the closest known one
-        if not download:
+        if not download and not registry.bundled(text):  # a bundled dataset is copied, never "not downloaded"
             raise DatasetError(f"{text} is not downloaded yet; run `xtra-bench datasets download {text}`")
         from xtra_bench.data.download import download as fetch_dataset
 

@@ -41,14 +41,13 @@ class Missing:
 def find_missing(games: Sequence[str], template: str | None, registry: Registry, recipe: str) -> list[Missing]:
     """Every game of ``games`` whose pretraining dataset cannot be found, in order.
 
-    A registry dataset whose files are all local (the bundled ones) is never missing: stage 1
-    copies it into the data cache.
+    A dataset bundled with the package is never missing: stage 1 copies it into the data cache.
 
     Raises:
         UnknownNameError / ConfigError: a problem no command of the recipe fixes (an unknown id,
             a template without ``{game}``).
     """
-    from xtra_bench.runner.stage1 import dataset_for, fetches_locally
+    from xtra_bench.runner.stage1 import dataset_for
 
     missing = []
     for game in dict.fromkeys(games):
@@ -61,7 +60,7 @@ def find_missing(games: Sequence[str], template: str | None, registry: Registry,
             continue
         if looks_like_id(chosen):
             registry.get(chosen)  # an unknown id fails here, with the closest known one
-            if not fetches_locally(chosen, registry) and read_cached_entry(chosen) is None:
+            if not registry.bundled(chosen) and read_cached_entry(chosen) is None:
                 missing.append(Missing(game, f"xtra-bench datasets download {chosen}", download=chosen))
         else:
             missing.append(Missing(game, f"xtra-bench collect --game {game} --recipe {recipe} --out {chosen}", Path(chosen)))

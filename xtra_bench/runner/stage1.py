@@ -9,7 +9,7 @@ from xtra_bench import agents
 from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import read_sidecar
 from xtra_bench.data.recipe import published_dataset_id, recipe_dataset_path
-from xtra_bench.data.registry import Registry, looks_like_id
+from xtra_bench.data.registry import Registry
 from xtra_bench.data.store import resolve
 from xtra_bench.data.trust import admit
 from xtra_bench.envs import make_spec
@@ -55,12 +55,6 @@ def dataset_for(game: str, template: str | None, registry: Registry, recipe: str
     )
 
 
-def fetches_locally(dataset_id: str, registry: Registry) -> bool:
-    """Whether ``dataset_id`` is a registry id whose files are all on this machine (the bundled
-    datasets): resolving it copies them into the data cache instead of asking for a download."""
-    return looks_like_id(dataset_id) and not Path(dataset_id).exists() and dataset_id in registry.ids() and registry.get(dataset_id).local
-
-
 def resolve_stage1(
     group: str,
     agents: Sequence[str],
@@ -81,7 +75,7 @@ def resolve_stage1(
     ids, paths, sums = [], [], []
     for game in games:
         dataset_id = dataset_for(game, template, registry, recipe)
-        path, entry = resolve(dataset_id, registry=registry, download=fetches_locally(dataset_id, registry))
+        path, entry = resolve(dataset_id, registry=registry)
         # The reference is the manifest's checksum for a cached id, a local file's sidecar (if any).
         sha256 = admit(path, game, entry.dataset_file.sha256 if entry is not None else read_sidecar(path))
         ids.append(dataset_id)
