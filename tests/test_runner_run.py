@@ -164,18 +164,27 @@ def rows_before_half_line(path: Path) -> list[dict]:
 
 
 class StagedAgent(RandomAgent):
-    """A random agent with a stage 1 that records each time it computes (rather than loads) its artifact."""
+    """A random agent whose stage 1 keys a "teacher" by each dataset and a "student" by the set, as
+    XTRA's does, and records each artifact it computes (rather than loads)."""
 
     name = "staged"
-    description = "random actions after a stage 1 that writes one artifact"
+    description = "random actions after a stage 1 that writes a teacher per dataset and a student"
 
     def pretrain(self, datasets, workdir):
-        artifact = Path(workdir) / "student.json"
-        if not artifact.exists():
-            with open(Path(workdir) / "computed.log", "a") as log:
-                log.write("computed\n")
-            artifact.write_text(json.dumps([Path(p).name for p in datasets]))
-        self.pretrained_on = json.loads(artifact.read_text())
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+
+        def ensure(artifact: Path, content) -> None:
+            if not artifact.exists():
+                with open(workdir / "computed.log", "a") as log:
+                    log.write(artifact.stem + "\n")
+                artifact.write_text(json.dumps(content))
+
+        names = sorted(Path(p).stem for p in datasets)
+        for name in names:
+            ensure(workdir / f"teacher-{name}.json", name)
+        ensure(workdir / f"student-{'+'.join(names)}.json", names)
+        self.pretrained_on = json.loads((workdir / f"student-{'+'.join(names)}.json").read_text())
 
 
 @pytest.fixture
@@ -199,8 +208,10 @@ def test_stage1_runs_once_per_pretraining_set_and_is_shared_by_every_job(staged_
                     "--datasets", SAMPLES, "--env-steps", 4, "--eval-interval", 4, "--out", out, *SMALL)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / f"data/{dataset_id}/entry.json").is_file()
-    (stage_dir,) = (out / "stage1").iterdir()
-    assert (stage_dir / "computed.log").read_text() == "computed\n"
+    (stage_dir,) = [p for p in (out / "stage1").iterdir() if p.name != "artifacts"]
+    assert (stage_dir / "DONE").is_file()
+    sample = "MinAtar-Asterix-random-sample"
+    assert (out / "stage1/artifacts/computed.log").read_text() == f"teacher-{sample}\nstudent-{sample}\n"
     manifest = json.loads(bundled_manifest().read_text())
     entry = next(d for d in manifest["datasets"] if d["id"] == dataset_id)
     recorded = json.loads((stage_dir / "stage1.json").read_text())
@@ -215,7 +226,28 @@ def test_stage1_runs_once_per_pretraining_set_and_is_shared_by_every_job(staged_
                   "--datasets", SAMPLES, "--env-steps", 4, "--eval-interval", 4, "--out", tmp_path / "fast",
                   *SMALL[2:], "--preset", "fast")  # fmt: skip
     assert more.exit_code == 0, more.output
-    assert [p.name for p in (tmp_path / "fast" / "stage1").iterdir()] != [stage_dir.name]
+    assert [p.name for p in (tmp_path / "fast" / "stage1").iterdir() if p.name != "artifacts"] != [stage_dir.name]
+
+
+def test_leave_one_out_sets_build_each_games_teacher_once(staged_registry, tmp_path):
+    from xtra_bench.games import MINATAR
+
+    for game in MINATAR:  # a few random games per MinAtar game
+        made = CliRunner().invoke(main, ["collect", "--game", game, "--episodes", 2, "--envs", 1,
+                                         "--out", tmp_path / f"{game}.hdf5", "--no-progress"])  # fmt: skip
+        assert made.exit_code == 0, made.output
+    out = tmp_path / "runs"
+    # Breakout's set and SpaceInvaders' share Asterix, Freeway and Seaquest.
+    result = invoke("--agent", "staged", "--split", "minatar", "--targets", TARGETS, "--seeds", "0", "--env-steps", 4,
+                    "--eval-interval", 4, "--datasets", tmp_path / "{game}.hdf5", "--out", out, *SMALL)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len([p for p in (out / "stage1").iterdir() if p.name != "artifacts"]) == 2  # two stage-1 inputs
+    computed = (out / "stage1/artifacts/computed.log").read_text().split()
+    assert sorted(c for c in computed if c.startswith("teacher-")) == sorted(f"teacher-{g}" for g in MINATAR)
+    assert sorted(c for c in computed if c.startswith("student-")) == [
+        "student-MinAtar-Asterix+MinAtar-Breakout+MinAtar-Freeway+MinAtar-Seaquest",
+        "student-MinAtar-Asterix+MinAtar-Freeway+MinAtar-Seaquest+MinAtar-SpaceInvaders",
+    ]
 
 
 @pytest.fixture
@@ -242,7 +274,7 @@ def test_a_published_bundled_dataset_serves_stage1_with_no_step_and_the_sample_n
     result = invoke("--agent", "staged", "--pretrain", "MinAtar-Asterix", "--targets", "MinAtar-Breakout", "--seeds", "0",
                     "--env-steps", 4, "--eval-interval", 4, "--out", tmp_path / "runs", *SMALL)  # fmt: skip
     assert result.exit_code == 0, result.output
-    (stage_dir,) = (tmp_path / "runs/stage1").iterdir()
+    (stage_dir,) = [p for p in (tmp_path / "runs/stage1").iterdir() if p.name != "artifacts"]
     (recorded,) = json.loads((stage_dir / "stage1.json").read_text())["datasets"]
     # The registry lists Asterix's sample too; without --datasets only the published dataset is chosen.
     assert recorded["id"] == "xtra/MinAtar-Asterix/ez-checkpoints-v1"

@@ -83,9 +83,11 @@ class Agent(abc.ABC):
     def pretrain(self, datasets: Sequence[Path], workdir: Path) -> None:
         """Stage 1 on offline datasets (one file per pretraining game); agents without one ignore it.
 
-        Artifacts go under ``workdir``, shared by every job with the same ``stage1_group``, preset
-        and datasets: the runner calls ``pretrain`` once to fill it, then once per job, when the agent
-        loads what it finds there instead of recomputing it.
+        Artifacts go under ``workdir``, which every stage-1 input of a results directory shares
+        (other datasets, presets, overrides and agents): key each artifact by the inputs it depends
+        on, so that one several inputs need is built once. The runner calls ``pretrain`` once per
+        input to fill it, then once per job, when the agent loads what it finds there instead of
+        recomputing it.
         """
 
     @abc.abstractmethod

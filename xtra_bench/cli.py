@@ -119,7 +119,8 @@ def agents(as_json: bool) -> None:
 @click.option("--target", "targets", multiple=True, help="Only this target's pretraining set (repeatable; default: every target).")
 @click.option("--preset", default="paper", show_default=True, type=click.Choice(PRESETS))
 @click.option("--recipe", type=click.Choice(list(RECIPES)), help="Data recipe of locally made datasets [default: the preset].")
-@click.option("--out", default=Path("runs") / "stage1", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="The stage-1 cache.")
+@click.option("--out", default=Path("runs"), show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The results directory whose runs reuse stage 1 (`xtra-bench run --out` it).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device.")
 def pretrain(split_name: str, targets: tuple[str, ...], preset: str, recipe: str | None, out: Path, device: str) -> None:
     """Run XTRA's stage 1 alone (teachers, targets, student) into the cache that runs reuse.
@@ -129,10 +130,11 @@ def pretrain(split_name: str, targets: tuple[str, ...], preset: str, recipe: str
     import logging
 
     from xtra_bench.pretraining import pretrain_split
+    from xtra_bench.runner.jobs import artifacts_dir
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     done = pretrain_split(split_name, out, targets=targets, preset=preset, recipe=recipe, device=device)
-    click.echo(f"stage 1 ready in {out} for {', '.join(done)}")
+    click.echo(f"stage 1 ready in {artifacts_dir(out)} for {', '.join(done)}")
 
 
 main.add_command(datasets_group)

@@ -1,7 +1,8 @@
 """Stage 1 of a split on its own (``xtra-bench pretrain``): done once, shared by every run that needs it.
 
 The XTRA agent is reached only through the agent registry; its ``pretrain`` builds or reuses the
-cached teachers, targets and student of each target's pretraining games under ``workdir``.
+cached teachers, targets and student of each target's pretraining games in the stage-1 cache of a
+results directory (``runner.jobs.artifacts_dir``), where ``xtra-bench run --out`` that directory finds them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from xtra_bench.data.recipe import pretraining_datasets
 from xtra_bench.protocol import get_split
+from xtra_bench.runner.jobs import artifacts_dir
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ AGENT = "xtra"
 
 def pretrain_split(
     split: str,
-    workdir: Path,
+    runs_dir: Path,
     *,
     targets: Sequence[str] = (),
     preset: str = "paper",
@@ -31,7 +33,7 @@ def pretrain_split(
 
     Args:
         split: a split name (``xtra-bench splits``).
-        workdir: the stage-1 cache (a run's ``<runs>/stage1``).
+        runs_dir: the results directory whose runs reuse the artifacts.
         targets: a subset of the split's targets (default: all; targets with the same
             pretraining games share one student).
         preset: the agent preset.
@@ -55,5 +57,5 @@ def pretrain_split(
     for target in chosen.targets:
         logger.info("stage 1 for %s: %s", target, ", ".join(chosen.pretrain[target]))
         agent = registry.make(AGENT, make_spec(target), preset=preset, device=device)
-        agent.pretrain([paths[g] for g in chosen.pretrain[target]], Path(workdir))
+        agent.pretrain([paths[g] for g in chosen.pretrain[target]], artifacts_dir(runs_dir))
     return list(chosen.targets)

@@ -24,7 +24,7 @@ from xtra_bench.evaluation import evaluate
 from xtra_bench.protocol import Protocol
 from xtra_bench.runner.config import resolve_device
 from xtra_bench.runner.job_log import JobLog
-from xtra_bench.runner.jobs import Job
+from xtra_bench.runner.jobs import Job, artifacts_dir
 from xtra_bench.runner.progress import Event, Reporter, StepReporter
 from xtra_bench.runner.store import JobProgress, JobStore
 from xtra_bench.runner.train_env import EvalAlignedTrainEnv
@@ -83,7 +83,7 @@ def _start_agent(job: Job, store: JobStore, protocol: Protocol, runs_dir: Path, 
     }
     store.start(config)
     if job.stage1 is not None:
-        agent.pretrain(list(job.stage1.dataset_paths), job.stage1.workdir(runs_dir))
+        agent.pretrain(list(job.stage1.dataset_paths), artifacts_dir(runs_dir))
     return agent, JobProgress()
 
 

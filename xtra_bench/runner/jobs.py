@@ -74,8 +74,20 @@ class Stage1:
         return f"-{self.hash}" if self.overrides else ""
 
     def workdir(self, runs_dir: Path) -> Path:
-        """``stage1/<hash of the inputs without overrides>``: shared by every set of overrides."""
+        """``stage1/<hash of the inputs without overrides>``: this input's record and completion
+        marker, shared by every set of overrides (the agents' artifacts are in ``artifacts_dir``)."""
         return Path(runs_dir) / "stage1" / _hash16(dataclasses.replace(self, overrides=()).to_json())
+
+
+def artifacts_dir(runs_dir: Path) -> Path:
+    """``stage1/artifacts``: the directory ``pretrain`` is given, one per results directory.
+
+    Every stage-1 input of the directory shares it, and agents key what they keep there by its
+    inputs, so an artifact that several inputs need is built once: XTRA's teacher and targets of a
+    game serve every leave-one-out set that holds the game, and ``xtra-bench pretrain`` fills the
+    same directory that runs read.
+    """
+    return Path(runs_dir) / "stage1" / "artifacts"
 
 
 def _hash16(obj: dict) -> str:

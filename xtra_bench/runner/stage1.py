@@ -16,7 +16,7 @@ from xtra_bench.envs import make_spec
 from xtra_bench.errors import ConfigError
 from xtra_bench.runner.config import resolve_device
 from xtra_bench.runner.job import torch_threads
-from xtra_bench.runner.jobs import Stage1
+from xtra_bench.runner.jobs import Stage1, artifacts_dir
 from xtra_bench.runner.progress import Event, Reporter
 from xtra_bench.runner.store import DONE_FILE, write_json
 
@@ -89,10 +89,11 @@ def is_complete(stage1: Stage1, runs_dir: Path) -> bool:
 
 
 def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1, report: Reporter) -> None:
-    """Runs each agent's ``pretrain`` into ``stage1/<hash>/`` unless a complete result is there.
+    """Runs each agent's ``pretrain`` unless ``stage1/<hash>/`` marks this input complete.
 
-    The agent keeps its artifacts in that directory; jobs call ``pretrain`` again with the same
-    directory, and the agent loads what it finds there instead of recomputing it.
+    The agent keeps its artifacts in ``artifacts_dir`` (shared by every input of the results
+    directory); jobs call ``pretrain`` again with it, and the agent loads what it finds there
+    instead of recomputing it.
     """
     workdir = stage1.workdir(runs_dir)
     label = f"stage1/{stage1.hash}"
@@ -111,6 +112,6 @@ def run_stage1(stage1: Stage1, runs_dir: Path, *, device: str, threads: int = 1,
                     device=resolve_device(device),
                     overrides=dict(stage1.overrides),
                 )
-                agent.pretrain(list(stage1.dataset_paths), workdir)
+                agent.pretrain(list(stage1.dataset_paths), artifacts_dir(runs_dir))
         write_json(workdir / (DONE_FILE + stage1.suffix), {"agents": list(stage1.agents)})
     report(Event(label, "done"))
