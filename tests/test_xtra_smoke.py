@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import torch
 from baselines.xtra.agent import XtraAgent, XtraNoPretrainingAgent
 from baselines.xtra.config import student_config, xtra_config
 from xtra_bench.data import Dataset, read_targets
+from xtra_bench.data.targets import targets_path
 from xtra_bench.envs import make_env, make_spec
 from xtra_bench.errors import ConfigError
 from tests.xtra_fixtures import PRETRAIN, TARGET, sample_path
@@ -133,3 +136,22 @@ def test_resume_continues_exactly(run):
     assert ours["rng"] == theirs["rng"]
     # Prioritised offline draws: priorities moved off their initial 1 and match row for row.
     assert torch.equal(ours["row_priority"], theirs["row_priority"]) and not ours["uniform"]
+
+
+def test_published_targets_beside_a_dataset_stand_in_for_its_teacher(run, tmp_path):
+    agent, _, _, _ = run
+    task = agent.stage1.tasks[0]
+    dataset = tmp_path / Path(task.dataset).name
+    shutil.copyfile(task.dataset, dataset)
+    teacher_id = read_targets(task.targets, Dataset(task.dataset)).teacher_id
+    published = targets_path(dataset, teacher_id)  # where a dataset's registry entry puts its targets
+    shutil.copyfile(task.targets, published)
+    cfg, xcfg = configs()
+    fresh = XtraAgent(make_spec(TARGET), preset="smoke", seed=0, config=cfg, xtra=xcfg)
+    fresh.pretrain([dataset], tmp_path / "fresh")
+    assert sorted(artifacts(tmp_path / "fresh").values()) == ["student"]  # no teacher trained, nothing relabelled
+    assert fresh.stage1.tasks[0].targets == published
+    # Another relabelling search: the published file does not fit, and the teacher is trained.
+    other = XtraAgent(make_spec(TARGET), preset="smoke", seed=0, config=cfg, xtra=dataclasses.replace(xcfg, relabel_simulations=3))
+    other.pretrain([dataset], tmp_path / "other")
+    assert sorted(artifacts(tmp_path / "other").values()) == ["student", "targets", "teacher"]

@@ -5,6 +5,12 @@ dataset's sha256 and settings, a targets file by its teacher and the search, the
 (dataset, targets) pair and its settings. Any job that shares an input set reuses the artifact, so
 teachers are shared across the leave-one-out targets of a split and one student serves every seed
 and target of the diverse split.
+
+A published targets file beside a dataset (``<stem>.targets-<teacher>.hdf5``, as a dataset's
+registry entry delivers it) stands in for the teacher and its relabelling when its teacher id is
+the one these settings would train (``teacher-<hash of the teacher's inputs>``) and its search
+settings are these: a fresh clone with bundled targets trains no teacher. The student is then keyed
+by that file's sha256, so it is never confused with one distilled from locally made targets.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from baselines.xtra.offline import OfflineTasks, TaskFiles
 from baselines.xtra.offline_rl import offline_rl_student
 from baselines.xtra.relabel import relabel, search_settings
 from baselines.xtra.student import STUDENT_FILE, distill, distill_config, save_student
-from xtra_bench.data import Dataset
+from xtra_bench.data import Dataset, read_targets
 from xtra_bench.data.collect import directory_sha256
+from xtra_bench.data.integrity import file_sha256, open_h5
+from xtra_bench.data.show import find_targets_files
 from xtra_bench.envs import make_spec
 from xtra_bench.errors import ConfigError
 
@@ -91,6 +99,22 @@ def student_inputs(tasks: Sequence[tuple[str, str | None]], student_cfg: Efficie
     }
 
 
+def published_targets(dataset: Dataset, teacher_id: str, search: dict) -> Path | None:
+    """The targets file beside ``dataset`` of teacher ``teacher_id`` searched with ``search``, or None.
+
+    Raises:
+        DatasetError: such a file that does not label ``dataset`` (another file's sha256) or is broken.
+    """
+    for path in find_targets_files(dataset.path):
+        with open_h5(path) as h5:
+            if h5.attrs.get("teacher_id") != teacher_id:
+                continue
+        targets = read_targets(path, dataset)
+        if targets.search == search:
+            return path
+    return None
+
+
 def train_teacher(dataset: Dataset, out: Path, cfg: EfficientZeroConfig, *, updates: int, preset: str, seed: int, device: str) -> None:
     """Trains an offline EfficientZero on ``dataset`` and saves it to ``out``."""
     agent = EfficientZeroAgent(make_spec(dataset.game), preset=preset, seed=seed, device=device, config=cfg)
@@ -148,8 +172,15 @@ def run_stage1(
     check_datasets(datasets)
     offline_rl = xcfg.student_source == "offline_rl"
     teachers = need_targets or (need_student and not offline_rl)
-    tasks = []
+    tasks, labels = [], []
     for dataset in datasets if teachers else ():
+        teacher_id = f"teacher-{cache.input_hash('teacher', teacher_inputs(dataset.sha256, teacher_cfg, xcfg))}"
+        published = published_targets(dataset, teacher_id, search_settings(teacher_cfg, xcfg.relabel_simulations))
+        if published is not None:
+            logger.info("%s: the published targets %s stand in for its teacher", dataset.game, published.name)
+            tasks.append(TaskFiles(dataset.game, dataset.path, published))
+            labels.append(f"published-{file_sha256(published)}")
+            continue
 
         def build_teacher(staging: Path, dataset: Dataset = dataset) -> None:
             train_teacher(dataset, staging / TEACHER_CHECKPOINT, teacher_cfg, updates=xcfg.teacher_updates, preset=preset, seed=xcfg.stage1_seed, device=device)
@@ -176,10 +207,11 @@ def run_stage1(
 
         targets_dir = cache.ensure(workdir, "targets", targets_inputs(teacher_dir.name, dataset.sha256, teacher_cfg, xcfg), build_targets)
         tasks.append(TaskFiles(dataset.game, dataset.path, targets_dir / TARGETS_FILE))
+        labels.append(targets_dir.name)
 
     student = None
     if need_student:
-        labels = [None] * len(datasets) if offline_rl else [t.targets.parent.name for t in tasks]
+        labels = [None] * len(datasets) if offline_rl else labels
         inputs = student_inputs([(d.sha256, label) for d, label in zip(datasets, labels)], student_cfg, xcfg)
 
         def build_student(staging: Path) -> None:
