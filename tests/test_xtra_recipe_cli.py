@@ -21,9 +21,11 @@ def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
     tiny = Recipe(preset="smoke", env_steps=100, checkpoint_every=40, episodes_per_checkpoint=2, train_envs=2, play_envs=2, low_lr_tail=0)
     monkeypatch.setitem(recipe_module.RECIPES, "smoke", tiny)
     torch.set_num_threads(1)
-    path = collect_recipe("MinAtar-Breakout", "smoke", progress=False)
+    # Recorded under the id stage 1 looks for in a registry, as a dataset to publish is.
+    path = collect_recipe("MinAtar-Breakout", "smoke", dataset_id="xtra/MinAtar-Breakout/ez-checkpoints-v1", progress=False)
     assert path == recipe_dataset_path("MinAtar-Breakout", "smoke")
     dataset = Dataset(path)
+    assert dataset.dataset_id == "xtra/MinAtar-Breakout/ez-checkpoints-v1"
     policies = dataset.header.attrs["collector"]["policies"]
     # One update per env step once 64 transitions are in replay, the rest caught up at the end: 100 updates.
     assert [p["updates"] for p in policies] == [40, 80]
@@ -42,6 +44,7 @@ def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
         (["collect", "--recipe", "smoke"], "exactly one of --game and --split"),
         (["collect", "--recipe", "minatar", "--game", "MinAtar-Breakout", "--steps", "3"], "drop --steps"),
         (["collect", "--split", "minatar", "--out", "x"], "--split goes with --recipe"),
+        (["collect", "--recipe", "smoke", "--split", "minatar", "--id", "xtra/A/b-v1"], "--id must contain {game}"),
         (["collect", "--game", "MinAtar-Breakout"], "give --game and --out"),
         (["pretrain", "--split", "minatar", "--target", "MinAtar-Breakout", "--preset", "smoke"], "no pretraining dataset of MinAtar-Asterix, MinAtar-Freeway"),
         (["pretrain", "--split", "minatar", "--target", "Pong"], "not a target of split 'minatar'"),

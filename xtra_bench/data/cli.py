@@ -283,7 +283,7 @@ def delete_command(dataset_id: str, yes: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Dataset file to write (with --recipe: optional; a directory with --split).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--envs", default=1, show_default=True, type=int, help="Environments played side by side.")
-@click.option("--id", "dataset_id", help="Dataset id to record (default: local/<game>/<agent>-v1).")
+@click.option("--id", "dataset_id", help="Dataset id to record (default: local/<game>/<agent>-v1, with --recipe local/<game>/ez-<recipe>-v1; with --split a template with {game}).")
 @click.option("--description", default="", help="Free text stored in the file.")
 @click.option("--license", "license_", default="CC-BY-4.0", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="Torch device of a checkpoint policy (or of the recipe's agent).")
@@ -320,12 +320,15 @@ def _collect_recipe(recipe: str, split: str | None, options: dict) -> None:
     from xtra_bench.data.recipe import collect_recipe, recipe_dataset_path
     from xtra_bench.protocol import get_split
 
-    conflicting = [f"--{name}" for name in ("steps", "episodes", "dataset_id") if options[name] is not None]
+    conflicting = [f"--{name}" for name in ("steps", "episodes") if options[name] is not None]
     conflicting += ["--policy"] if options["policy"] != "random" else []
     if conflicting:
         raise click.UsageError(f"--recipe decides the policy and the amount of data; drop {', '.join(conflicting)}")
     if (split is None) == (options["game"] is None):
         raise click.UsageError("with --recipe give exactly one of --game and --split")
+    template = options["dataset_id"]
+    if split is not None and template is not None and "{game}" not in template:
+        raise click.UsageError("with --split, --id must contain {game} (e.g. 'xtra/{game}/ez-checkpoints-v1')")
     if split is not None:
         chosen = get_split(split)
         games = list(dict.fromkeys(g for pretrain in chosen.pretrain.values() for g in pretrain))
@@ -337,6 +340,8 @@ def _collect_recipe(recipe: str, split: str | None, options: dict) -> None:
         if split is not None and existing.exists() and not options["force"]:
             click.echo(f"{game}: {existing} exists, skipped")
             continue
-        path = collect_recipe(game, recipe, out, seed=options["seed"], device=options["device"], force=options["force"], progress=options["progress"])
+        dataset_id = None if template is None else template.replace("{game}", game)
+        path = collect_recipe(game, recipe, out, dataset_id=dataset_id, seed=options["seed"], device=options["device"],
+                              force=options["force"], progress=options["progress"])  # fmt: skip
         dataset = Dataset(path)
         click.echo(f"wrote {path}: {len(dataset)} episodes, {dataset.total_steps} steps, sha256 {dataset.sha256}")

@@ -138,6 +138,7 @@ def collect_recipe(
     recipe_name: str,
     out: Path | None = None,
     *,
+    dataset_id: str | None = None,
     seed: int = 0,
     device: str = "cpu",
     force: bool = False,
@@ -149,6 +150,8 @@ def collect_recipe(
         game: catalog name.
         recipe_name: a key of ``RECIPES``.
         out: the dataset file (default ``recipe_dataset_path``); its work directory is ``<out>.recipe/``.
+        dataset_id: the id recorded in the file (default ``recipe_dataset_id``; a dataset to publish
+            as a game's pretraining data takes ``published_dataset_id``, which stage 1 looks for).
         seed: seeds the online run and the games.
         device: torch device of the agent.
         force: start over, discarding an existing file or an interrupted run.
@@ -173,7 +176,7 @@ def collect_recipe(
     work.mkdir(parents=True, exist_ok=True)
     meta = DatasetMeta.from_spec(
         spec,
-        dataset_id=recipe_dataset_id(spec.game, recipe_name),
+        dataset_id=dataset_id or recipe_dataset_id(spec.game, recipe_name),
         collector={"recipe": recipe_name, **dataclasses.asdict(recipe), "agent": AGENT, "seed": seed, "greedy": True},
         description=(
             f"{recipe.episodes_per_checkpoint} greedy games from each checkpoint (every {recipe.checkpoint_every} updates)"
