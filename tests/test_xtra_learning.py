@@ -9,7 +9,9 @@ target must still be learnt. Every policy blind to the ball scores exactly -0.6.
 It fails today, and is marked so (strict: it reports when it starts to pass). EfficientZero with
 its 3-wide head reaches 0.85-1.00 here in 3k steps; the same agent with the 18-wide head reaches
 -0.90, and XTRA's learner -0.80 to 0.00 with or without the offline task (docs/presets.md, runs
-K2-K6). The wide head is the open question of the CPU-learning issue.
+K2-K6). Most of the gap is the dynamics' action plane, full-action id / 18, which is the rule of
+XTRA's release (docs/presets.md): the test keeps the release's rule and waits for a budget or a
+setting, chosen on training returns, under which the learner passes.
 """
 
 import pytest
