@@ -96,12 +96,11 @@ def find_pretraining_dataset(game: str, recipe: str, root: Path | None = None) -
     into the cache now), else the one ``recipe`` made, else None."""
     published = published_dataset_id(game)
     entry = read_cached_entry(published, root)
-    if entry is None:
-        registry = Registry.load()
-        if published in registry.ids() and registry.bundled(published):
-            return resolve(published, root=root, registry=registry)[0]
     if entry is not None:
         return cached_file(published, entry.dataset_file.path, root)
+    registry = Registry.load()
+    if published in registry and registry.bundled(published):
+        return resolve(published, root=root, registry=registry)[0]
     local = recipe_dataset_path(game, recipe, root)
     return local if local.is_file() else None
 

@@ -44,7 +44,7 @@ def dataset_for(game: str, template: str | None, registry: Registry, recipe: str
             raise ConfigError(f"--datasets {template!r} must contain {{game}}, e.g. 'xtra/{{game}}/random-sample-v1'")
         return template.replace("{game}", game)
     published = published_dataset_id(game)
-    if published in registry.ids():
+    if published in registry:
         return published
     if recipe is not None and (made := recipe_dataset_path(game, recipe)).is_file():
         return str(made)
