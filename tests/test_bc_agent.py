@@ -88,7 +88,7 @@ def test_bc_finetuned_clones_the_targets_dataset_from_the_registry(tmp_path):
     assert BCFinetunedAgent.load(tmp_path / "ckpt").finetuned_on == agent.finetuned_on
 
 
-def test_bc_finetuned_names_a_missing_target_dataset():
+def test_bc_finetuned_names_a_missing_target_dataset(samples_only_registry):
     env = make_env(TARGET, num_envs=1)
     agent = BCFinetunedAgent(env.spec, preset="paper")
     with pytest.raises(ConfigError, match="no 'ez-checkpoints' dataset of MinAtar-Breakout.*random-sample-v1"):

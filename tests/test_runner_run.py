@@ -293,11 +293,11 @@ def test_a_missing_pretraining_dataset_is_one_line_naming_the_download_or_the_re
     assert not (tmp_path / "runs").exists()
 
 
-def test_every_missing_dataset_is_named_and_a_bundled_sample_serves_only_when_named(staged_registry, tmp_path):
+def test_every_missing_dataset_is_named_and_a_bundled_sample_serves_only_when_named(staged_registry, samples_only_registry, tmp_path):
     args = ["--agent", "staged", "--pretrain", "MinAtar-Asterix,MinAtar-Freeway", "--targets", "MinAtar-Breakout",
             "--env-steps", 4, "--eval-interval", 4, "--seeds", "0", "--out", tmp_path / "runs", *SMALL]  # fmt: skip
     line = one_error_line(invoke(*args))
-    # The bundled manifest publishes no pretraining dataset, and its samples are not one.
+    # The registry publishes no pretraining dataset, and its samples are not one.
     assert "2 pretraining dataset(s) missing (MinAtar-Asterix, MinAtar-Freeway)" in line
     assert "`xtra-bench collect --game MinAtar-Asterix --recipe smoke`" in line
     assert "`xtra-bench collect --game MinAtar-Freeway --recipe smoke`" in line

@@ -51,7 +51,7 @@ def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
         (["pretrain", "--split", "minatar", "--target", "MinAtar-Breakout", "--preset", "minatar"], "--recipe minatar"),
     ],
 )
-def test_user_errors_are_one_line(args, message):
+def test_user_errors_are_one_line(args, message, samples_only_registry):
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
