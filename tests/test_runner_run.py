@@ -251,13 +251,10 @@ def test_leave_one_out_sets_build_each_games_teacher_once(staged_registry, tmp_p
 
 
 @pytest.fixture
-def published_registry(staged_registry, tmp_path, monkeypatch):
-    """The bundled manifest plus two published pretraining datasets: MinAtar-Asterix's bundled
+def published_registry(staged_registry, samples_only_registry, tmp_path, monkeypatch):
+    """The bundled samples plus two published pretraining datasets: MinAtar-Asterix's bundled
     (its bytes are the Asterix sample's) and MinAtar-Freeway's on a remote host."""
-    manifest = json.loads(bundled_manifest().read_text())
-    for entry in manifest["datasets"]:
-        for f in entry["files"]:
-            f["url"] = (bundled_manifest().parent / f["url"].removeprefix("file://")).resolve().as_uri()
+    manifest = json.loads(samples_only_registry.read_text())
     sample = next(d for d in manifest["datasets"] if d["id"] == "xtra/MinAtar-Asterix/random-sample-v1")
     asterix = {**sample, "id": "xtra/MinAtar-Asterix/ez-checkpoints-v1", "files": [sample["files"][0]]}
     remote = {"path": "MinAtar-Freeway.hdf5", "url": "https://example.org/MinAtar-Freeway.hdf5", "sha256": "0" * 64,
