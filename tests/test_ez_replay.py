@@ -123,3 +123,34 @@ def test_state_round_trip_reproduces_the_next_sample():
 def test_episode_frame_count_is_checked():
     with pytest.raises(ValueError, match="needs 5 frames"):
         make_replay().add_episode(np.zeros((4, 1, 1, 1), np.uint8), np.zeros(3), np.zeros(3), np.zeros((3, A)), np.zeros(3), True)
+
+
+def test_a_block_starts_windows_only_on_its_first_rows_and_they_reach_past_them():
+    replay = make_replay()
+    # A block of a running episode: 8 transitions held, the first 3 start windows, the last
+    # K + n = 5 only extend them.
+    replay.add_episode(*episode(1, 8, terminal=False), startable=3)
+    assert len(replay) == 3
+    batch = replay.sample(3, beta=0.4, env_step=0)
+    assert sorted(batch.rows.tolist()) == [1, 2, 3]
+    for b in range(3):
+        t = batch.rows[b] - (S - 1)
+        # Nothing is clipped: the frames run to row t + S - 1 + K + 3 inside the block.
+        assert batch.frames[b, :, 0, 0, 0].tolist() == [50 + t + j for j in range(S + K + 3)]
+        assert batch.steps_left[b] == 8 - t
+        ends = [t + k + 3 + 1 for k in range(K + 1)]  # every bootstrap at its full n = 3
+        assert [batch.frames[b, i + S - 1, 0, 0, 0] - 50 for i in batch.bootstrap_index[b]] == ends
+    with pytest.raises(ValueError, match="7 start rows do not fit an episode of 6"):
+        replay.add_episode(*episode(2, 6), startable=7)
+
+
+def test_eviction_counts_only_the_rows_that_start_windows():
+    replay = make_replay(capacity=8)
+    replay.add_episode(*episode(1, 6, terminal=False), startable=3)
+    replay.add_episode(*episode(2, 6, terminal=False), startable=3)
+    assert len(replay) == 6
+    replay.add_episode(*episode(3, 2))  # 8 fit: nothing goes
+    assert len(replay) == 8 and set(replay.frames[: replay.size, 0, 0, 0] // 50) == {1, 2, 3}
+    replay.add_episode(*episode(4, 1))  # 9 > 8: the oldest block (3 start rows) goes
+    assert len(replay) == 6 and set(replay.frames[: replay.size, 0, 0, 0] // 50) == {2, 3, 4}
+    assert np.count_nonzero(replay.priorities[: replay.size]) == 6

@@ -104,6 +104,9 @@ class EfficientZeroConfig:
     """Transitions collected before the first update."""
     replay_capacity: int = 100_000
     """Transitions kept in replay (oldest episodes dropped first); 100k keeps the whole Atari100k run."""
+    history_length: int = 400
+    """Self-play hands a running episode to the replay every this many steps (EfficientZero's history_length), each block
+    with the next num_unroll_steps + td_steps steps that its windows reach into: a game longer than the run still trains."""
     discount: float = 0.997**4
     """Discount per agent step: EfficientZero's 0.997 per emulator frame raised to the frame skip (0.98806)."""
     td_steps: int = 5
@@ -174,6 +177,7 @@ class EfficientZeroConfig:
             "value_prefix_horizon": self.value_prefix_horizon >= 1,
             "temperature_schedule": len(self.temperature_schedule) > 0 and self.temperature_schedule[-1][0] >= 1.0,
             "num_envs": self.num_envs >= 1,
+            "history_length": self.history_length >= 1,
             "updates_per_env_step": self.updates_per_env_step > 0,
             "blocks_per_stage": self.blocks_per_stage >= 1,
         }

@@ -3,8 +3,10 @@
 The layout follows the dataset format: a learning episode of T transitions is T+1 rows (the last
 row holds its final frame and no action), preceded here by ``frame_stack - 1`` history rows: the
 frames the environment stacked before the episode's first observation (after a life loss those
-are real frames of the running game, at a game's start the first frame repeated). Only complete
-episodes are added, so every window is final when it is drawn. Windows are cut by
+are real frames of the running game, at a game's start the first frame repeated). A long episode
+arrives in blocks, as EfficientZero's self-play pushes its games every ``history_length`` steps: a
+block's first transitions start windows and its last ``num_unroll + td_steps`` only extend them
+(they are the next block's first), so every window is final when it is drawn. Windows are cut by
 ``xtra_bench.data.windows.unroll_windows``, the function the offline dataset sampler uses too.
 
 Priorities: P(i) = p_i^alpha / sum_j p_j^alpha over transition rows; a batch is drawn without
@@ -85,7 +87,7 @@ class PrioritizedRows:
     ``policies`` float32 [R, A] (acting's search policy), ``env_steps`` int64 (agent's step counter
     when the action was taken), ``priorities`` float64 (0: never a start row), ``first`` and
     ``last`` int64 (per row: the earliest frame row its stacks may use and the row that ends its
-    learning episode), ``terminal`` bool (that end is a terminal state).
+    learning episode or block), ``terminal`` bool (that end is a terminal state).
 
     Args:
         num_actions: A, width of the policy head.
@@ -171,6 +173,9 @@ class PrioritizedRows:
 class PrioritizedReplay(PrioritizedRows):
     """Online episodes in preallocated row arrays, oldest episodes dropped when full.
 
+    Beside the row arrays of ``PrioritizedRows`` it keeps ``startable`` bool (the row may start a
+    window: it counts as one of the replay's transitions).
+
     Args:
         frame_shape: one frame (H, W, C).
         num_actions: A, width of the stored search policies.
@@ -194,6 +199,7 @@ class PrioritizedReplay(PrioritizedRows):
         self.first = np.zeros(rows, dtype=np.int64)
         self.last = np.zeros(rows, dtype=np.int64)
         self.terminal = np.zeros(rows, dtype=bool)
+        self.startable = np.zeros(rows, dtype=bool)
 
     def add_episode(
         self,
@@ -203,8 +209,9 @@ class PrioritizedReplay(PrioritizedRows):
         policies: np.ndarray,
         env_steps: np.ndarray,
         terminal: bool,
+        startable: int | None = None,
     ) -> None:
-        """Appends one complete learning episode of T transitions.
+        """Appends one complete learning episode of T transitions, or one block of a running one.
 
         Args:
             frames: uint8 [S - 1 + T + 1, H, W, C]: the history frames, then the frame of every observation.
@@ -212,13 +219,19 @@ class PrioritizedReplay(PrioritizedRows):
             raw_rewards: float [T] raw rewards.
             policies: float [T, A] acting's search policy at each step.
             env_steps: int [T] the agent's env-step counter when each action was taken.
-            terminal: the episode ended at a life loss or game over (not at the frame cap).
+            terminal: the episode ended at a life loss or game over (not at the frame cap, nor a
+                block that the episode goes on after).
+            startable: how many of the first transitions may start a window (default all): a block
+                of a running episode passes its length without the steps that only extend its windows.
         """
         steps = len(actions)
         rows = len(frames)
+        startable = steps if startable is None else startable
         if rows != self.stack + steps or steps == 0:
             raise ValueError(f"an episode of {steps} transitions needs {self.stack + steps} frames, got {rows}")
-        while self.num_transitions + steps > self.capacity or self.size + rows > len(self.frames):
+        if not 0 < startable <= steps:
+            raise ValueError(f"{startable} start rows do not fit an episode of {steps} transitions")
+        while self.num_transitions + startable > self.capacity or self.size + rows > len(self.frames):
             self._drop_oldest()
         lo, t0, hi = self.size, self.size + self.stack - 1, self.size + rows
         self.frames[lo:hi] = frames
@@ -227,13 +240,15 @@ class PrioritizedReplay(PrioritizedRows):
         self.policies[t0 : t0 + steps] = policies
         self.env_steps[t0 : t0 + steps] = env_steps
         self.priorities[lo:hi] = 0.0
-        self.priorities[t0 : t0 + steps] = self.max_priority
+        self.priorities[t0 : t0 + startable] = self.max_priority
+        self.startable[lo:hi] = False
+        self.startable[t0 : t0 + startable] = True
         self.first[lo:hi], self.last[lo:hi], self.terminal[lo:hi] = lo, hi - 1, terminal
         self.size = hi
-        self.num_transitions += steps
+        self.num_transitions += startable
 
     def _drop_oldest(self) -> None:
-        """Drops the oldest tenth of the transitions (whole episodes) and compacts the arrays."""
+        """Drops the oldest tenth of the transitions (whole episodes or blocks) and compacts the arrays."""
         if self.size == 0:
             raise ValueError("an episode longer than the replay's capacity cannot be stored")
         cut = 0
@@ -241,9 +256,9 @@ class PrioritizedReplay(PrioritizedRows):
         dropped = 0
         while dropped < target and cut < self.size:
             end = self.last[cut] + 1
-            dropped += end - cut - self.stack
+            dropped += int(np.count_nonzero(self.startable[cut:end]))
             cut = end
-        for array in (self.frames, self.actions, self.rewards, self.policies, self.env_steps, self.priorities, self.terminal):
+        for array in (self.frames, self.actions, self.rewards, self.policies, self.env_steps, self.priorities, self.terminal, self.startable):
             array[: self.size - cut] = array[cut : self.size]
         for array in (self.first, self.last):
             array[: self.size - cut] = array[cut : self.size] - cut
@@ -255,13 +270,13 @@ class PrioritizedReplay(PrioritizedRows):
         n = self.size
         arrays = {
             name: getattr(self, name)[:n].copy()
-            for name in ("frames", "actions", "rewards", "policies", "env_steps", "priorities", "first", "last", "terminal")
+            for name in ("frames", "actions", "rewards", "policies", "env_steps", "priorities", "first", "last", "terminal", "startable")
         }
         return {**arrays, "num_transitions": self.num_transitions, "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
         n = len(state["frames"])
-        for name in ("frames", "actions", "rewards", "policies", "env_steps", "priorities", "first", "last", "terminal"):
+        for name in ("frames", "actions", "rewards", "policies", "env_steps", "priorities", "first", "last", "terminal", "startable"):
             getattr(self, name)[:n] = np.asarray(state[name])
         self.size = n
         self.num_transitions = int(state["num_transitions"])

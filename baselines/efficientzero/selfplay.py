@@ -1,4 +1,4 @@
-"""Self-play: batched MCTS acting in a vector env, complete learning episodes handed to the replay.
+"""Self-play: batched MCTS acting in a vector env, learning episodes handed to the replay in blocks.
 
 Besides the replay's data it keeps what a researcher checks first when an agent does not learn
 (``SelfPlay.drain``, logged with the update metrics): the training games' returns
@@ -37,18 +37,31 @@ def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.
 
 @dataclass
 class EpisodeBuffer:
-    """One env's running learning episode (frames include the S - 1 history frames)."""
+    """One env's running learning episode since its last block went to the replay.
+
+    ``frames`` include the S - 1 history frames of the first step held; ``episode_rewards`` and
+    ``root_values`` cover the whole episode (the value check compares them at its end).
+    """
 
     frames: list[np.ndarray]
     actions: list[int] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
     policies: list[np.ndarray] = field(default_factory=list)
     env_steps: list[int] = field(default_factory=list)
+    episode_rewards: list[float] = field(default_factory=list)
     root_values: list[float] = field(default_factory=list)
+
+    def drop_first(self, steps: int) -> None:
+        """Forgets the first ``steps`` steps held, keeping the frames that the next step's stack needs."""
+        del self.frames[:steps], self.actions[:steps], self.rewards[:steps], self.policies[:steps], self.env_steps[:steps]
 
 
 class SelfPlay:
-    """Steps ``env`` with the acting network's MCTS and fills ``replay`` with complete episodes.
+    """Steps ``env`` with the acting network's MCTS and fills ``replay`` with its episodes.
+
+    An episode goes to the replay when it ends, and before that every ``history_length`` steps as a
+    block that also holds the ``num_unroll_steps + td_steps`` steps after it (which start no window
+    of the block and are held again as the start of the next).
 
     Args:
         env: the target's train-mode vector env.
@@ -82,6 +95,7 @@ class SelfPlay:
         self._top_share: list[float] = []
         self._predicted: list[float] = []
         self._realised: list[float] = []
+        self._block_reach = cfg.num_unroll_steps + cfg.td_steps
 
     def step(self, net: EfficientZeroNet, temperature: float, env_step: int) -> None:
         """Plays one step in every env; ``env_step`` is the agent's counter before this step."""
@@ -119,9 +133,10 @@ class SelfPlay:
 
     def _value_check(self, buf: EpisodeBuffer, terminal: bool) -> None:
         """Pairs each searched step's root value with the discounted return that followed it (terminal episodes only)."""
-        if not terminal or len(buf.root_values) != len(buf.rewards):
+        if not terminal or len(buf.root_values) != len(buf.episode_rewards):
             return
-        rewards = np.sign(np.asarray(buf.rewards)) if self.cfg.clip_rewards else np.asarray(buf.rewards)
+        rewards = np.asarray(buf.episode_rewards)
+        rewards = np.sign(rewards) if self.cfg.clip_rewards else rewards
         to_go = np.zeros(len(rewards))
         running = 0.0
         for i in range(len(rewards) - 1, -1, -1):
@@ -131,28 +146,37 @@ class SelfPlay:
         self._realised.extend(to_go.tolist())
 
     def _record(self, batch: StepBatch, head: np.ndarray, policies: np.ndarray, env_step: int, root_values: np.ndarray | None = None) -> None:
-        """Appends one step to every env's running episode and hands the finished ones to the replay."""
+        """Appends one step to every env's running episode; hands full blocks and finished episodes to the replay."""
         self.returns.record(batch)
         for e, buf in enumerate(self.buffers):
             if root_values is not None:
                 buf.root_values.append(float(root_values[e]))
             buf.actions.append(int(head[e]))
             buf.rewards.append(float(batch.reward[e]))
+            buf.episode_rewards.append(float(batch.reward[e]))
             buf.policies.append(policies[e])
             buf.env_steps.append(env_step)
             if not batch.done[e]:
                 buf.frames.append(batch.obs[e, -1])
+                if len(buf.actions) == self.cfg.history_length + self._block_reach:
+                    self._add(buf, terminal=False, startable=self.cfg.history_length)
+                    buf.drop_first(self.cfg.history_length)
                 continue
             game_over = batch.terminated[e] or batch.truncated[e]
             buf.frames.append((batch.final_obs if game_over else batch.obs)[e, -1])
-            self._value_check(buf, bool(batch.terminated[e] or batch.life_loss[e]))
-            self.replay.add_episode(
-                np.stack(buf.frames),
-                np.asarray(buf.actions),
-                np.asarray(buf.rewards, dtype=np.float32),
-                np.stack(buf.policies),
-                np.asarray(buf.env_steps),
-                terminal=bool(batch.terminated[e] or batch.life_loss[e]),
-            )
+            terminal = bool(batch.terminated[e] or batch.life_loss[e])
+            self._value_check(buf, terminal)
+            self._add(buf, terminal=terminal)
             self.buffers[e] = EpisodeBuffer(frames=list(batch.obs[e]))
         self.obs = batch.obs
+
+    def _add(self, buf: EpisodeBuffer, *, terminal: bool, startable: int | None = None) -> None:
+        self.replay.add_episode(
+            np.stack(buf.frames),
+            np.asarray(buf.actions),
+            np.asarray(buf.rewards, dtype=np.float32),
+            np.stack(buf.policies),
+            np.asarray(buf.env_steps),
+            terminal=terminal,
+            startable=startable,
+        )
