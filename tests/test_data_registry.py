@@ -168,3 +168,29 @@ def test_publish_refuses_to_overwrite_a_manifest(mirror):
     result = run_cli("datasets", "publish", manifest.parent, "--base-url", "https://example.org/d", "--force")
     assert result.exit_code == 0
     assert json.loads(manifest.read_text())["datasets"][0]["files"][0]["url"] == "https://example.org/d/synthetic.hdf5"
+
+
+def test_publish_merge_replaces_its_ids_and_keeps_the_other_entries(mirror, isolated_data_root):
+    manifest, _ = mirror
+    more = manifest.parent.parent / "more"
+    more.mkdir()
+    write_synthetic(more / "other.hdf5", random_episodes(seed=3, count=2), dataset_id="test/Synthetic/other-v1")
+    assert run_cli("datasets", "publish", more, "--base-url", "file://../more", "--out", manifest, "--merge").exit_code == 0
+    datasets = json.loads(manifest.read_text())["datasets"]
+    assert [(d["id"], d["episodes"], d["files"][0]["url"]) for d in datasets] == [
+        ("test/Synthetic/other-v1", 2, "file://../more/other.hdf5"),
+        ("test/Synthetic/random-v1", 3, "file://./synthetic.hdf5"),
+    ]
+    assert [len(load_dataset(download(i))) for i in ("test/Synthetic/other-v1", "test/Synthetic/random-v1")] == [2, 3]
+    # The same id again: its entry is replaced, not listed twice.
+    for stale in more.iterdir():
+        stale.unlink()
+    write_synthetic(more / "other-v2.hdf5", random_episodes(seed=4, count=5), dataset_id="test/Synthetic/other-v1")
+    assert run_cli("datasets", "publish", more, "--base-url", "file://../more", "--out", manifest, "--merge").exit_code == 0
+    assert [(d["id"], d["episodes"]) for d in json.loads(manifest.read_text())["datasets"]] == [
+        ("test/Synthetic/other-v1", 5),
+        ("test/Synthetic/random-v1", 3),
+    ]
+    missing = run_cli("datasets", "publish", more, "--base-url", "file://.", "--out", more / "none.json", "--merge")
+    assert missing.exit_code == 1 and "no manifest to merge into" in missing.output
+    assert run_cli("datasets", "publish", more, "--base-url", "file://.", "--out", manifest, "--merge", "--force").exit_code == 2

@@ -228,8 +228,18 @@ def download_command(ids: tuple[str, ...], force: bool) -> None:
 @click.option("--message", help="With --to: the commit message.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Manifest to write [default: DIRECTORY/manifest.json].")
 @click.option("--force", is_flag=True, help="Overwrite an existing manifest.")
+@click.option("--merge", is_flag=True, help="With --base-url: update the existing manifest --out, replacing the entries of DIRECTORY's ids and keeping the rest.")
 def publish_command(
-    directory: Path, base_url: str | None, to: str | None, endpoint: str | None, token: str | None, create: bool, message: str | None, out: Path | None, force: bool
+    directory: Path,
+    base_url: str | None,
+    to: str | None,
+    endpoint: str | None,
+    token: str | None,
+    create: bool,
+    message: str | None,
+    out: Path | None,
+    force: bool,
+    merge: bool,
 ) -> None:
     """Write a manifest listing every finished dataset (and its targets and cards) under DIRECTORY.
 
@@ -237,13 +247,19 @@ def publish_command(
     uploaded to a Hugging Face Hub repo in one commit, and the manifest (hf:// URLs, sha256 and
     size of each file) is written once the commit has landed.
 
+    With --merge the manifest --out is updated: DIRECTORY's datasets replace the entries of their
+    ids and every other entry stays.
+
     Examples: xtra-bench datasets publish /srv/xtra-data --base-url https://data.example.org/xtra;
-    xtra-bench datasets publish /srv/xtra-data --to hf://lab/xtra-data@v1 --create
+    xtra-bench datasets publish /srv/xtra-data --to hf://lab/xtra-data@v1 --create;
+    xtra-bench datasets publish more-data --base-url file://more-data --out manifest.json --merge
     """
     if (base_url is None) == (to is None):
         raise click.UsageError("give exactly one of --base-url and --to")
     if to is None and (endpoint or token or create or message):
         raise click.UsageError("--endpoint, --token, --create and --message go with --to")
+    if merge and (to is not None or force):
+        raise click.UsageError("--merge goes with --base-url, without --force")
     if to is not None:
         from xtra_bench.data.hub import publish_to_hub
 
@@ -253,8 +269,8 @@ def publish_command(
         return
     from xtra_bench.data.publish import publish
 
-    path, entries = publish(directory, base_url, out=out, force=force)
-    click.echo(f"wrote {path}: {len(entries)} dataset(s)")
+    path, entries = publish(directory, base_url, out=out, force=force, merge=merge)
+    click.echo(f"{'updated' if merge else 'wrote'} {path}: {len(entries)} dataset(s) from {directory}")
 
 
 @datasets_group.command("delete")

@@ -15,7 +15,7 @@ from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.format import TARGETS_KIND
 from xtra_bench.data.integrity import atomic_write_bytes, file_sha256, open_h5, read_sidecar, verify_sha256
 from xtra_bench.data.download import URL_SCHEMES
-from xtra_bench.data.registry import ManifestEntry, ManifestFile, manifest_json, parse_entry
+from xtra_bench.data.registry import ManifestEntry, ManifestFile, Registry, manifest_json, parse_entry
 
 
 def _file(path: Path, directory: Path, base_url: str, kind: str, sha256: str | None = None) -> ManifestFile:
@@ -25,7 +25,9 @@ def _file(path: Path, directory: Path, base_url: str, kind: str, sha256: str | N
     return ManifestFile(path=path.name, url=url, sha256=sha256, bytes=path.stat().st_size, kind=kind)
 
 
-def publish(directory: Path, base_url: str, *, out: Path | None = None, force: bool = False) -> tuple[Path, list[ManifestEntry]]:
+def publish(
+    directory: Path, base_url: str, *, out: Path | None = None, force: bool = False, merge: bool = False
+) -> tuple[Path, list[ManifestEntry]]:
     """Scans ``directory`` (``scan``) and writes its manifest.
 
     Args:
@@ -33,22 +35,28 @@ def publish(directory: Path, base_url: str, *, out: Path | None = None, force: b
         base_url: where ``directory`` is served; file URLs are ``base_url/<relative path>``.
         out: the manifest to write (default: ``directory/manifest.json``).
         force: overwrite an existing manifest.
+        merge: update the existing manifest ``out`` instead: the entries found here replace those
+            with their ids, every other entry stays.
 
     Returns:
-        (the manifest path, its entries).
+        (the manifest path, the entries found in ``directory``).
 
     Raises:
         DatasetError: an unreadable or corrupted file, targets that label no dataset here, two
-            datasets with one id, or an existing manifest without ``force``.
+            datasets with one id, an existing manifest without ``force`` or ``merge``, or
+            ``merge`` without a valid manifest to update.
     """
     if urlsplit(base_url).scheme not in URL_SCHEMES:
         raise DatasetError(f"--base-url {base_url!r} must start with one of {', '.join(s + '://' for s in URL_SCHEMES)}")
     directory = Path(directory)
     out = Path(out) if out else directory / "manifest.json"
-    if out.exists() and not force:
-        raise DatasetError(f"{out} already exists; pass --force to overwrite it")
+    if merge and not out.is_file():
+        raise DatasetError(f"{out} does not exist: there is no manifest to merge into")
+    if out.exists() and not (force or merge):
+        raise DatasetError(f"{out} already exists; pass --force to overwrite it or --merge to update its entries")
+    kept = {e.id: e for e in (Registry.load(out).entries() if merge else [])}
     entries = scan(directory, base_url, where=str(out))
-    atomic_write_bytes(out, manifest_json(entries).encode())
+    atomic_write_bytes(out, manifest_json(list({**kept, **{e.id: e for e in entries}}.values())).encode())
     return out, entries
 
 

@@ -284,6 +284,10 @@ class Registry:
     def ids(self) -> list[str]:
         return sorted(self._entries)
 
+    def entries(self) -> list[ManifestEntry]:
+        """Every entry, by id."""
+        return [self._entries[i] for i in self.ids()]
+
     def bundled(self, dataset_id: str) -> bool:
         """Whether every file of ``dataset_id`` ships inside the package (a ``file://`` URL into its
         datasets directory): fetching it copies bytes that are already here, so it needs no download step."""
