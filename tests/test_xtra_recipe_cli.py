@@ -8,7 +8,9 @@ from click.testing import CliRunner
 from xtra_bench.cli import main
 from xtra_bench.data import Dataset
 from xtra_bench.data import recipe as recipe_module
-from xtra_bench.data.recipe import Recipe, collect_recipe, pretraining_datasets, recipe_dataset_path
+from xtra_bench.data.recipe import Recipe, collect_recipe, recipe_dataset_path
+from xtra_bench.data.registry import Registry
+from xtra_bench.runner.stage1 import dataset_for
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +19,7 @@ def data_root(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
+def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch, samples_only_registry):
     tiny = Recipe(preset="smoke", env_steps=100, checkpoint_every=40, episodes_per_checkpoint=2, train_envs=2, play_envs=2, low_lr_tail=0)
     monkeypatch.setitem(recipe_module.RECIPES, "smoke", tiny)
     torch.set_num_threads(1)
@@ -34,7 +36,8 @@ def test_recipe_plays_each_checkpoint_into_one_dataset(tmp_path, monkeypatch):
     episodes_of = {i: int((ids["policy_id"][np.flatnonzero(ids["is_last"]) - 1] == i).sum()) for i in range(2)}
     assert episodes_of == {0: 2, 1: 2} and len(dataset) == 4
     assert set(np.unique(ids["policy_id"][acting])) == {0, 1}
-    assert pretraining_datasets(["MinAtar-Breakout"], "smoke") == {"MinAtar-Breakout": path}
+    # With no published dataset of the game in the registry, stage 1 takes the one the recipe made.
+    assert dataset_for("MinAtar-Breakout", None, Registry.load(), "smoke") == str(path)
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,13 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from xtra_bench.data.recipe import pretraining_datasets
+from xtra_bench.data.errors import DatasetError
+from xtra_bench.data.registry import Registry
+from xtra_bench.data.store import resolve
 from xtra_bench.protocol import get_split
+from xtra_bench.runner.datasets import find_missing
 from xtra_bench.runner.jobs import artifacts_dir
+from xtra_bench.runner.stage1 import dataset_for
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +41,8 @@ def pretrain_split(
         targets: a subset of the split's targets (default: all; targets with the same
             pretraining games share one student).
         preset: the agent preset.
-        recipe: the data recipe whose datasets are used when no published one is downloaded
-            (default: the preset's name).
+        recipe: the data recipe whose datasets stand in for games the registry publishes none of
+            (default: the preset's name); datasets are found as ``xtra-bench run`` finds them.
         device: torch device.
 
     Raises:
@@ -52,7 +56,13 @@ def pretrain_split(
     if targets:
         chosen = chosen.restrict(targets)
     games = list(dict.fromkeys(g for pretrain in chosen.pretrain.values() for g in pretrain))
-    paths = pretraining_datasets(games, recipe or preset, split)
+    recipe = recipe or preset
+    datasets = Registry.load()
+    missing = find_missing(games, None, datasets, recipe)
+    if missing:
+        commands = "; ".join(f"`{m.command}`" for m in missing)
+        raise DatasetError(f"no pretraining dataset of {', '.join(m.game for m in missing)}: make them with {commands}")
+    paths = {g: resolve(dataset_for(g, None, datasets, recipe), registry=datasets)[0] for g in games}
     registry = default_registry()
     for target in chosen.targets:
         logger.info("stage 1 for %s: %s", target, ", ".join(chosen.pretrain[target]))

@@ -7,8 +7,8 @@ Games are played as each checkpoint is reached, so only the latest checkpoint is
 resumes an interrupted run); the dataset records every checkpoint's update count and hash.
 EfficientZero is reached only through the agent registry.
 
-Where the datasets go: ``recipe_dataset_path`` (the data cache, id ``local/<Game>/ez-<recipe>-v1``);
-``pretraining_datasets`` finds the games' pretraining datasets, downloaded published ones first.
+Where the datasets go: ``recipe_dataset_path`` (the data cache, id ``local/<Game>/ez-<recipe>-v1``),
+unless they are made under ``published_dataset_id`` to be published.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from xtra_bench.data.collect import directory_sha256, play, session_seed
-from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.integrity import atomic_write_bytes
-from xtra_bench.data.registry import Registry, cached_file, dataset_dir, make_dataset_id, read_cached_entry
-from xtra_bench.data.store import resolve
+from xtra_bench.data.registry import dataset_dir, make_dataset_id
 from xtra_bench.data.writer import DatasetMeta, EpisodeWriter
 from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 
@@ -89,38 +87,6 @@ def recipe_dataset_path(game: str, recipe: str, root: Path | None = None) -> Pat
 
 def published_dataset_id(game: str) -> str:
     return make_dataset_id(PUBLISHED_NAMESPACE, game, PUBLISHED_SOURCE, 1)
-
-
-def find_pretraining_dataset(game: str, recipe: str, root: Path | None = None) -> Path | None:
-    """The pretraining dataset of ``game``: the published one (downloaded, or bundled and copied
-    into the cache now), else the one ``recipe`` made, else None."""
-    published = published_dataset_id(game)
-    entry = read_cached_entry(published, root)
-    if entry is not None:
-        return cached_file(published, entry.dataset_file.path, root)
-    registry = Registry.load()
-    if published in registry and registry.bundled(published):
-        return resolve(published, root=root, registry=registry)[0]
-    local = recipe_dataset_path(game, recipe, root)
-    return local if local.is_file() else None
-
-
-def pretraining_datasets(games: list[str], recipe: str, split: str | None = None, root: Path | None = None) -> dict[str, Path]:
-    """The pretraining dataset of every game (see ``find_pretraining_dataset``).
-
-    Raises:
-        DatasetError: naming every game without one and the two ways to get them.
-    """
-    found = {g: find_pretraining_dataset(g, recipe, root) for g in games}
-    missing = [g for g, path in found.items() if path is None]
-    if missing:
-        make = f"--split {split}" if split else f"--game {missing[0]}"
-        raise DatasetError(
-            f"no pretraining dataset of {', '.join(missing)}: download the published ones"
-            f" (`xtra-bench datasets download {published_dataset_id(missing[0])}` ..., from a mirror)"
-            f" or make them with `xtra-bench collect {make} --recipe {recipe}`"
-        )
-    return found
 
 
 def _read_state(work: Path) -> dict:
