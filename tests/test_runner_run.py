@@ -364,3 +364,16 @@ def test_tensorboard_gets_the_mean_of_each_evaluation(tmp_path):
         logged = events.Scalars(tag)
         assert [e.step for e in logged] == sorted(by_step)
         assert [e.value for e in logged] == pytest.approx([sum(v) / len(v) for _, v in sorted(by_step.items())])
+
+
+def test_the_minatar_split_needs_no_collect_step_on_the_bundled_datasets(tmp_path, monkeypatch):
+    monkeypatch.setenv("XTRA_BENCH_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("XTRA_BENCH_REGISTRY", raising=False)
+    result = invoke("--agent", "xtra", "--split", "minatar", "--preset", "minatar", "--seeds", "0", "--dry-run", "--out", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("5 jobs: 5 new, 0 to resume, 0 done; 5 stage-1 task(s) first")
+    games = ["MinAtar-Asterix", "MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-Seaquest", "MinAtar-SpaceInvaders"]
+    stage1 = sorted(line.split(" on ")[1] for line in result.output.splitlines() if line.startswith("stage1/"))
+    assert stage1 == sorted(", ".join(g for g in games if g != left_out) for left_out in games)
+    for game in games:  # each one the published set, copied out of the package
+        assert (tmp_path / f"data/xtra/{game}/ez-checkpoints-v1/entry.json").is_file()
