@@ -15,7 +15,7 @@ from xtra_bench.data.errors import DatasetError
 from xtra_bench.data.registry import Registry
 from xtra_bench.data.store import resolve
 from xtra_bench.protocol import get_split
-from xtra_bench.runner.datasets import find_missing
+from xtra_bench.runner.datasets import find_missing, missing_message
 from xtra_bench.runner.jobs import artifacts_dir
 from xtra_bench.runner.stage1 import dataset_for
 
@@ -60,8 +60,7 @@ def pretrain_split(
     datasets = Registry.load()
     missing = find_missing(games, None, datasets, recipe)
     if missing:
-        commands = "; ".join(f"`{m.command}`" for m in missing)
-        raise DatasetError(f"no pretraining dataset of {', '.join(m.game for m in missing)}: make them with {commands}")
+        raise DatasetError(missing_message(missing, collect_flag=None))
     paths = {g: resolve(dataset_for(g, None, datasets, recipe), registry=datasets)[0] for g in games}
     registry = default_registry()
     for target in chosen.targets:

@@ -67,13 +67,14 @@ def find_missing(games: Sequence[str], template: str | None, registry: Registry,
     return missing
 
 
-def missing_message(missing: Sequence[Missing]) -> str:
-    """One line naming every missing dataset, the command of each, and ``--collect-missing``."""
+def missing_message(missing: Sequence[Missing], *, collect_flag: str | None = "--collect-missing") -> str:
+    """One line naming every missing dataset and the command of each; with ``collect_flag``, also
+    the caller's option that makes them itself."""
     commands = "; ".join(f"`{m.command}`" for m in missing)
-    return (
-        f"{len(missing)} pretraining dataset(s) missing ({', '.join(m.game for m in missing)}): make them with {commands};"
-        f" or pass --collect-missing to run these before stage 1 (once: later runs reuse the data)"
-    )
+    line = f"{len(missing)} pretraining dataset(s) missing ({', '.join(m.game for m in missing)}): make them with {commands}"
+    if collect_flag is None:
+        return line
+    return line + f"; or pass {collect_flag} to run these before stage 1 (once: later runs reuse the data)"
 
 
 def collect_dataset(missing: Missing, recipe: str, *, device: str, threads: int = 1, report: Reporter) -> None:
