@@ -107,6 +107,7 @@ def test_summary_and_csv_carry_the_same_numbers(tree, tmp_path):
     header, body = rows[0], rows[1:]
     xtra_assault = dict(zip(header, next(r for r in body if r[1] == "Assault" and r[3] == "xtra")))
     assert float(xtra_assault["mean"]) == 1000.0 and xtra_assault["seeds"] == "2" and xtra_assault["episodes_per_seed"] == "1;1"
+    assert (xtra_assault["seed_ids"], xtra_assault["seed_scores"]) == ("0;1", "900.0;1100.0")  # each seed's final-episode mean
     # the paper's Table 1 prints XTRA's Assault score as 1294.6
     assert (xtra_assault["published"], xtra_assault["published_table"]) == ("1294.6", "1")
     assert any(f["name"] == "task-weights-xtra" for f in summary["figures"])

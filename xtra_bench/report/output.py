@@ -27,7 +27,8 @@ REPORT_MARKER = ".xtra-bench-report"
 """Written into every report folder: the only kind of folder ``--force`` replaces."""
 
 CSV_COLUMNS = (
-    "setting", "game", "category", "method", "agent", "split", "seeds", "episodes_per_seed", "mean", "ci_low", "ci_high",
+    "setting", "game", "category", "method", "agent", "split", "seeds", "seed_ids", "seed_scores", "episodes_per_seed",
+    "mean", "ci_low", "ci_high",
     "std", "human_normalized", "relative_to_baseline", "difference_to_baseline", "difference_ci_low", "difference_ci_high",
     "published", "published_table",
 )  # fmt: skip
@@ -60,6 +61,8 @@ def scores_csv(report: Report) -> str:
                         c.jobs[0].agent,
                         c.jobs[0].split,
                         c.seeds,
+                        ";".join(str(j.seed) for j in c.jobs),
+                        ";".join(repr(float(j.score)) for j in c.jobs),
                         ";".join(map(str, c.episodes)),
                         c.mean,
                         c.ci_low,
