@@ -76,7 +76,7 @@ def test_per_game_scores_and_paper_aggregates(tree):
 def test_rliable_inputs_and_iqm_by_hand(tree):
     (table,) = score_tables(load_results([tree]), "efficientzero")
     matrices, note = score_matrices(table, eval_interval=10_000)
-    assert (matrices.normalization, matrices.games, matrices.runs) == ("human", ("Assault", "Alien"), 2)
+    assert (matrices.normalization, matrices.games, matrices.runs) == ("human", ("Assault", "Alien"), {"efficientzero": 2, "xtra": 2})
     assert "Carnival left out" in note
     np.testing.assert_allclose(matrices.scores["xtra"], [[hn(900, ASSAULT), hn(300, ALIEN)], [hn(1100, ASSAULT), hn(300, ALIEN)]])
     assert matrices.steps.tolist() == [10_000, 20_000]
@@ -159,6 +159,27 @@ def test_minatar_is_normalised_by_random_and_the_reference(minatar_tree):
     assert "MinAtar-Asterix left out: efficientzero within noise of random" in note
     # another reference, chosen by name: xtra's Breakout 30 (CI 30 +- 127, which includes random's 1) is within noise
     assert score_matrices(table, eval_interval=None, reference="xtra")[0] is None
+
+
+def test_each_method_keeps_its_own_runs(minatar_tree):
+    # a third xtra seed (Breakout 30) and a method with one seed (Breakout 10)
+    write_job(minatar_tree, "xtra", "MinAtar-Breakout", 2, [30.0], split="minatar")
+    write_job(minatar_tree, "xtra", "MinAtar-Asterix", 2, [6.0], split="minatar")
+    for game, score in (("MinAtar-Breakout", 10.0), ("MinAtar-Asterix", 3.0)):
+        write_job(minatar_tree, "xtra-no-pretraining", game, 0, [score], split="minatar")
+    (table,) = score_tables(load_results([minatar_tree]), "efficientzero")
+    matrices, note = score_matrices(table, eval_interval=None)
+    assert matrices.runs == {"efficientzero": 2, "xtra": 3, "random": 2, "xtra-no-pretraining": 1}
+    # normalised by random 1 and efficientzero 20 on Breakout
+    np.testing.assert_allclose(matrices.scores["xtra"], [[39 / 19], [19 / 19], [29 / 19]])
+    assert "runs per method (efficientzero 2, random 2, xtra 3, xtra-no-pretraining 1)" in note
+    assert "xtra-no-pretraining has one run, so its intervals are a single point" in note
+    results = rliable_results(matrices, "efficientzero", AggregateConfig(reps=300))
+    assert results.point["xtra"][2] == pytest.approx(29 / 19)  # mean of its three runs, none dropped
+    np.testing.assert_allclose(results.ci["xtra-no-pretraining"][:, 2], [9 / 19, 9 / 19])
+    assert results.ci["xtra"][0, 2] < results.ci["xtra"][1, 2]
+    # xtra (39, 19, 29) against efficientzero (18, 20), normalised alike: 5 of 6 pairs won
+    assert results.improvement["xtra"][0] == pytest.approx(5 / 6)
 
 
 def test_no_reference_normalisation_without_random_results(minatar_tree):

@@ -48,20 +48,23 @@ class AggregateConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ScoreMatrices:
-    """Normalised scores of every method on the same games and the same number of runs.
+    """Normalised scores of every method on the same games, each method with its own number of runs.
 
     Attributes:
         normalization: "human" or "reference".
         games: the games (tasks), in table order.
-        runs: runs per game (the fewest seeds any method has on any game; each cell's lowest seeds).
-        scores: method -> float [runs, games], final scores.
+        runs: method -> runs per game (the fewest seeds that method has on any of the games; each
+            cell's lowest seeds). Methods keep their own run counts, as rliable allows: truncating
+            every method to the fewest any of them has would discard runs and, with one seed
+            somewhere, collapse every interval.
+        scores: method -> float [runs[method], games], final scores.
         steps: int [S], env steps where every selected run has a periodic evaluation.
-        curves: method -> float [runs, games, S], periodic scores (empty when S is 0).
+        curves: method -> float [runs[method], games, S], periodic scores (empty when S is 0).
     """
 
     normalization: str
     games: tuple[str, ...]
-    runs: int
+    runs: dict[str, int]
     scores: dict[str, np.ndarray]
     steps: np.ndarray
     curves: dict[str, np.ndarray]
@@ -164,8 +167,8 @@ def score_matrices(table: SettingTable, eval_interval: int | None, reference: st
         games, norm, reference_note = _reference_normalisation(table, common, reference)
         if games is None:
             return None, reference_note
-    runs = min(table.cells[m, g].seeds for m in table.methods for g in games)
-    chosen = {(m, g): table.cells[m, g].jobs[:runs] for m in table.methods for g in games}
+    runs = {m: min(table.cells[m, g].seeds for g in games) for m in table.methods}
+    chosen = {(m, g): table.cells[m, g].jobs[: runs[m]] for m in table.methods for g in games}
     scores = {m: np.stack([norm(g, [j.score for j in chosen[m, g]]) for g in games], axis=1) for m in table.methods}
     periodic = {key: [periodic_means(j, eval_interval) for j in jobs] for key, jobs in chosen.items()}
     steps = sorted(set.intersection(*(set(p) for ps in periodic.values() for p in ps)))
@@ -175,11 +178,21 @@ def score_matrices(table: SettingTable, eval_interval: int | None, reference: st
             per_game = [norm(g, [[p[s] for s in steps] for p in periodic[m, g]]) for g in games]
             curves[m] = np.stack(per_game, axis=1)
     skipped = [g for g in common if g not in games]
-    note = f"{normalization}-normalised scores on {len(games)} games x {runs} runs"
+    counts = sorted(set(runs.values()))
+    on_games = f"{normalization}-normalised scores on {len(games)} game{'s' if len(games) != 1 else ''}"
+    if len(counts) == 1:
+        note = f"{on_games} x {counts[0]} runs"
+    else:
+        per_method = ", ".join(f"{m} {n}" for m, n in runs.items())
+        note = f"{on_games} x runs per method ({per_method})"
     if reference_note:
         note += f": {reference_note}"
     elif skipped:
         note += f" ({', '.join(skipped)} left out: no human reference)"
+    single = [m for m, n in runs.items() if n == 1]
+    if single:
+        one = len(single) == 1
+        note += f"; {', '.join(single)} {'has' if one else 'have'} one run, so {'its' if one else 'their'} intervals are a single point"
     return ScoreMatrices(normalization, tuple(games), runs, scores, np.array(steps, dtype=np.int64), curves), note
 
 
