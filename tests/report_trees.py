@@ -28,6 +28,8 @@ def write_job(
     pretrain: tuple[str, ...] = (),
     periodic: dict[int, list[float]] | None = None,
     etas: dict[str, list[tuple[int, float]]] | None = None,
+    cosines: dict[str, list[tuple[int, float]]] | None = None,
+    training: list[tuple[int, int, float]] | None = None,
     done: bool = True,
     protocol_hash: str | None = None,
     method_dir: str | None = None,
@@ -38,6 +40,8 @@ def write_job(
         final: returns of the final evaluation, one per episode.
         periodic: env step -> returns of that periodic evaluation.
         etas: offline game -> (env step, eta) logged in metrics.jsonl.
+        cosines: offline game -> (env step, gradient cosine) logged in metrics.jsonl.
+        training: (env step, training games finished since the last row, their mean score) rows.
         done: write the completion marker.
         protocol_hash: the job's protocol hash (default: the tree's protocol.json hash).
         method_dir: the directory under jobs/ (default: the agent; ``<agent>@<hash>`` with overrides).
@@ -57,9 +61,12 @@ def write_job(
         rows += [{"step": 100_000, "kind": "final", "episode": i, "return": r} for i, r in enumerate(final)]
     (job / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     metrics = {}
-    for game, points in (etas or {}).items():
-        for step, eta in points:
-            metrics.setdefault(step, {"step": step, "loss": 1.0})[f"eta/{game}"] = eta
+    for prefix, series in (("eta", etas), ("cos", cosines)):
+        for game, points in (series or {}).items():
+            for step, value in points:
+                metrics.setdefault(step, {"step": step, "loss": 1.0})[f"{prefix}/{game}"] = value
+    for step, games, mean in training or ():
+        metrics.setdefault(step, {"step": step, "loss": 1.0}).update({"train/episodes": games, "train/episode_return": mean})
     (job / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for _, m in sorted(metrics.items())))
     if done:
         (job / "DONE").write_text(json.dumps({"finished_at": "2024-01-01T00:00:00", "wall_seconds": 1.0}))

@@ -18,6 +18,7 @@ from xtra_bench.report.published import (
 )
 from xtra_bench.report.scores import SettingTable, score_tables
 from xtra_bench.report.store import ResultsStore
+from xtra_bench.report.training import TaskWeightSummary, TrainingReturns, task_weight_summaries, training_returns
 from xtra_bench.report.weights import eta_curves
 
 
@@ -51,6 +52,8 @@ class SettingReport:
         rliable_note: which games, runs and normalisation the aggregates use, or why there are none.
         task_weights: method -> target -> offline game -> float [3, K] (steps, mean eta, seeds).
         curves: (method, game) -> its raw-score learning curve over the periodic evaluations.
+        training: (method, game) -> its training-episode returns per quarter of the budget.
+        task_weight_summary: (method, target) -> offline game -> its weights and gradient cosines.
     """
 
     table: SettingTable
@@ -60,6 +63,8 @@ class SettingReport:
     rliable_note: str
     task_weights: dict[str, dict[str, dict[str, np.ndarray]]]
     curves: dict[tuple[str, str], Curve]
+    training: dict[tuple[str, str], TrainingReturns]
+    task_weight_summary: dict[tuple[str, str], dict[str, TaskWeightSummary]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +78,7 @@ class Report:
 
 
 def _setting_report(
-    table: SettingTable, tables: tuple[PublishedTable, ...], config: ReportConfig, eval_interval
+    table: SettingTable, tables: tuple[PublishedTable, ...], config: ReportConfig, eval_interval, env_steps: int | None
 ) -> SettingReport:
     published = {}
     agents = {}
@@ -90,7 +95,17 @@ def _setting_report(
     }
     matrices, note = score_matrices(table, eval_interval, config.reference)
     results = rliable_results(matrices, table.baseline, config.aggregate) if matrices is not None else None
-    return SettingReport(table, published, aggregates, results, note, eta_curves(table), learning_curves(table, eval_interval))
+    return SettingReport(
+        table,
+        published,
+        aggregates,
+        results,
+        note,
+        eta_curves(table),
+        learning_curves(table, eval_interval),
+        training_returns(table, env_steps) if env_steps else {},
+        task_weight_summaries(table),
+    )
 
 
 def _warnings(store: ResultsStore, tables: list[SettingTable], config: ReportConfig) -> list[str]:
@@ -122,5 +137,6 @@ def build_report(store: ResultsStore, config: ReportConfig) -> Report:
     published = load_tables()
     tables = score_tables(store, config.baseline)
     eval_interval = store.protocol.get("eval_interval")
-    sections = tuple(_setting_report(t, published, config, eval_interval) for t in tables)
+    env_steps = store.protocol.get("env_steps")
+    sections = tuple(_setting_report(t, published, config, eval_interval, env_steps) for t in tables)
     return Report(store, config, sections, tuple(_warnings(store, tables, config)))

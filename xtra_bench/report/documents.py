@@ -10,14 +10,16 @@ from pathlib import Path
 from xtra_bench import __version__
 from xtra_bench.report.build import Report
 from xtra_bench.report.figures import Figure
-from xtra_bench.report.layout import Table, detail_table, paper_table, rliable_table
+from xtra_bench.report.layout import Table, detail_table, paper_table, rliable_table, task_weight_table, training_table
 
 
-def _tables(report: Report, setting_index: int) -> tuple[list[Table], Table]:
-    """A section's summary tables (paper layout, rliable) and its per-game detail table."""
+def _tables(report: Report, setting_index: int) -> tuple[list[Table], list[Table]]:
+    """A section's summary tables (paper layout, rliable) and the tables after its figures (per-game
+    detail, training returns, task weights)."""
     section = report.settings[setting_index]
     rl = rliable_table(section, report.config.aggregate.reps)
-    return [paper_table(section), *([rl] if rl else [])], detail_table(section)
+    after = [detail_table(section), training_table(section), task_weight_table(section)]
+    return [paper_table(section), *([rl] if rl else [])], [t for t in after if t is not None]
 
 
 def _header_lines(report: Report) -> list[str]:
@@ -49,14 +51,14 @@ def markdown(report: Report, figures: list[Figure], root: Path) -> str:
         parts += ["", "## Warnings", "", *(f"- {w}" for w in report.warnings)]
     for i, section in enumerate(report.settings):
         parts += ["", f"## Setting: {section.table.setting}", ""]
-        summary_tables, detail = _tables(report, i)
+        summary_tables, after = _tables(report, i)
         parts += [_md_table(t) + "\n" for t in summary_tables]
         if section.rliable is None:
             parts += [f"_No rliable aggregates: {section.rliable_note}._", ""]
         for fig in (f for f in figures if f.setting == section.table.setting):
             rel = fig.png.relative_to(root).as_posix()
             parts += [f"![{fig.caption}]({rel})", f"_{fig.caption}_ ([PDF]({fig.pdf.relative_to(root).as_posix()}))", ""]
-        parts += [_md_table(detail) + "\n"]
+        parts += [_md_table(t) + "\n" for t in after]
     return "\n".join(parts) + "\n"
 
 
@@ -99,11 +101,11 @@ def html_page(report: Report, figures: list[Figure]) -> str:
         parts.append(f'<div class="warnings"><h2>Warnings</h2><ul>{items}</ul></div>')
     for i, section in enumerate(report.settings):
         parts.append(f"<h2>Setting: {html.escape(section.table.setting)}</h2>")
-        summary_tables, detail = _tables(report, i)
+        summary_tables, after = _tables(report, i)
         parts += [_html_table(t) for t in summary_tables]
         if section.rliable is None:
             parts.append(f'<p class="note">No rliable aggregates: {html.escape(section.rliable_note)}.</p>')
         parts += [_embedded(f) for f in figures if f.setting == section.table.setting]
-        parts.append(_html_table(detail))
+        parts += [_html_table(t) for t in after]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

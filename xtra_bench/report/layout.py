@@ -171,3 +171,61 @@ def rliable_table(section: SettingReport, reps: int) -> Table | None:
         tuple(rows),
         f"{section.rliable_note}; 95% stratified bootstrap intervals from {reps:,} replicates.",
     )
+
+
+def _steps(value: int) -> str:
+    """Env steps as "5k" where they are whole thousands."""
+    return f"{value // 1000}k" if value % 1000 == 0 and value else str(value)
+
+
+def training_table(section: SettingReport) -> Table | None:
+    """Training-episode returns per block of the budget, one row per (game, method)."""
+    if not section.training:
+        return None
+    edges = next(iter(section.training.values())).edges
+    blocks = [f"{_steps(int(a))}-{_steps(int(b))}" for a, b in zip(edges[:-1], edges[1:])]
+    rows = []
+    t = section.table
+    for g in t.games:
+        for m in t.methods:
+            r = section.training.get((m, g))
+            if r is not None:
+                rows.append((g, m, str(len(r.per_seed)), *(number(v) for v in r.mean)))
+    return Table(
+        f"{t.setting}: training-episode returns",
+        ("Game", "Method", "Seeds", *blocks),
+        tuple(rows),
+        "Raw score of the games each run finished while training (with its exploration), mean over the games"
+        " ending in each block of env steps, then over seeds; settings are chosen on these, never on evaluations.",
+    )
+
+
+def task_weight_table(section: SettingReport) -> Table | None:
+    """XTRA's task weights and gradient cosines, one row per (method, target, offline game)."""
+    if not section.task_weight_summary:
+        return None
+    rows = []
+    for (m, target), per_task in sorted(section.task_weight_summary.items()):
+        for g, s in per_task.items():
+            rows.append(
+                (
+                    m,
+                    target,
+                    g,
+                    str(s.seeds),
+                    number(s.mean_eta),
+                    number(s.final_eta),
+                    number(s.mean_cosine, 3),
+                    number(s.max_cosine, 3),
+                    str(s.cosine_steps),
+                )
+            )
+    return Table(
+        f"{section.table.setting}: task weights",
+        ("Method", "Target", "Offline task", "Seeds", "Mean eta", "Final eta", "Mean cosine", "Max cosine", "Window steps"),
+        tuple(rows),
+        "eta: the offline task's loss weight, averaged over each run's env steps (each logged value held until the"
+        " next), and its last value; mean over seeds."
+        " Cosine: between the target loss's gradient and the task's over the shared parameters, on the window steps"
+        " that set eta (mean over each run's steps, then over seeds; max over every step); window steps summed over seeds.",
+    )

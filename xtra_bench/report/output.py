@@ -8,6 +8,7 @@ interrupted report never leaves a half-written folder; an existing folder is rep
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -131,6 +132,20 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
                     "iqm": {m: [_num(v) for v in c] for m, c in r.curve_point.items()},
                 },
             }
+        if section.training:
+            returns = {}
+            for (m, g), r in section.training.items():
+                returns.setdefault(m, {})[g] = [_num(v) for v in r.mean]
+            edges = next(iter(section.training.values())).edges
+            entry["training_returns"] = {"block_edges": edges.tolist(), "mean": returns}
+        if section.task_weight_summary:
+            weights = {}
+            for (m, target), per_task in section.task_weight_summary.items():
+                weights.setdefault(m, {})[target] = {
+                    g: {k: _num(v) if isinstance(v, float) else v for k, v in dataclasses.asdict(w).items()}
+                    for g, w in per_task.items()
+                }
+            entry["task_weights"] = weights
         sections[t.setting] = entry
     cfg = report.config
     return {

@@ -19,6 +19,7 @@ from xtra_bench.errors import ConfigError
 from xtra_bench.presets import overrides_label
 
 ETA_PREFIX = "eta/"
+COSINE_PREFIX = "cos/"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Job:
         final_returns: float64 [episodes], the returns of the final evaluation.
         periodic: env step -> float64 [episodes], the returns of each periodic evaluation.
         etas: offline game -> float64 [K, 2] rows of (env step, eta) from metrics.jsonl.
+        cosines: offline game -> float64 [K, 2] rows of (env step, gradient cosine with the target).
+        training: float64 [K, 3] rows of (env step, games finished since the previous row, their
+            mean raw score), one per metrics.jsonl row in which a training game ended.
     """
 
     agent: str
@@ -50,6 +54,8 @@ class Job:
     final_returns: np.ndarray
     periodic: dict[int, np.ndarray]
     etas: dict[str, np.ndarray]
+    cosines: dict[str, np.ndarray]
+    training: np.ndarray
 
     @property
     def score(self) -> float:
@@ -129,10 +135,15 @@ def _parse_job(path: Path, config: dict) -> Job:
         if r.get("kind") == "periodic":
             periodic.setdefault(int(r["step"]), []).append(float(r["return"]))
     etas: dict[str, list[tuple[float, float]]] = {}
+    cosines: dict[str, list[tuple[float, float]]] = {}
+    training: list[tuple[float, float, float]] = []
     for r in _read_jsonl(path / "metrics.jsonl"):
         for key, value in r.items():
-            if key.startswith(ETA_PREFIX):
-                etas.setdefault(key[len(ETA_PREFIX) :], []).append((float(r["step"]), float(value)))
+            for prefix, series in ((ETA_PREFIX, etas), (COSINE_PREFIX, cosines)):
+                if key.startswith(prefix):
+                    series.setdefault(key[len(prefix) :], []).append((float(r["step"]), float(value)))
+        if r.get("train/episodes") and "train/episode_return" in r:
+            training.append((float(r["step"]), float(r["train/episodes"]), float(r["train/episode_return"])))
     return Job(
         agent=config["agent"],
         target=config["target"],
@@ -145,6 +156,8 @@ def _parse_job(path: Path, config: dict) -> Job:
         final_returns=final,
         periodic={step: np.array(v) for step, v in sorted(periodic.items())},
         etas={game: np.array(rows, dtype=np.float64) for game, rows in etas.items()},
+        cosines={game: np.array(rows, dtype=np.float64) for game, rows in cosines.items()},
+        training=np.array(training, dtype=np.float64).reshape(-1, 3),
     )
 
 
