@@ -71,3 +71,14 @@ def write_job(
     if done:
         (job / "DONE").write_text(json.dumps({"finished_at": "2024-01-01T00:00:00", "wall_seconds": 1.0}))
     return job
+
+
+def write_report(tree: Path, out: Path, reps: int) -> str:
+    """Runs ``xtra-bench report TREE --out OUT --reps REPS``, checks it succeeded, returns report.md."""
+    from click.testing import CliRunner
+
+    from xtra_bench.cli import main
+
+    result = CliRunner().invoke(main, ["report", str(tree), "--out", str(out), "--reps", str(reps)])
+    assert result.exit_code == 0, result.output
+    return (out / "report.md").read_text()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.stats
 from click.testing import CliRunner
-from report_trees import write_job, write_protocol
+from report_trees import write_job, write_protocol, write_report
 
 from xtra_bench.cli import main
 from xtra_bench.report.aggregates import AggregateConfig, rliable_results, score_matrices
@@ -210,9 +210,7 @@ def test_improvement_over_a_baseline_within_noise_of_zero_is_a_difference(minata
 
 def test_report_shows_the_difference_and_names_the_reference(minatar_tree, tmp_path):
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["report", str(minatar_tree), "--out", str(out), "--reps", "200"])
-    assert result.exit_code == 0, result.output
-    md = (out / "report.md").read_text()
+    md = write_report(minatar_tree, out, reps=200)
     assert "reference = efficientzero's, both from these results" in md
     assert "within noise of 0 (its 95% CI includes 0)" in md
     assert "Δ +4.0 [" in md
