@@ -134,8 +134,8 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
             }
         if section.training:
             returns = {}
-            for (m, g), r in section.training.items():
-                returns.setdefault(m, {})[g] = [_num(v) for v in r.mean]
+            for (m, g), per_block in section.training.items():
+                returns.setdefault(m, {})[g] = [_num(v) for v in per_block.mean]
             edges = next(iter(section.training.values())).edges
             entry["training_returns"] = {"block_edges": edges.tolist(), "mean": returns}
         if section.task_weight_summary:
