@@ -37,12 +37,9 @@ def block_means(job: Job, edges: np.ndarray) -> np.ndarray:
     step, games, mean = job.training.T
     # (edges[b], edges[b + 1]] -> b; the last games end a few steps past the budget, in the last block
     block = np.clip(np.searchsorted(edges, step, side="left") - 1, 0, len(edges) - 2)
-    out = np.full(len(edges) - 1, np.nan)
-    for b in range(len(out)):
-        inside = block == b
-        if games[inside].sum() > 0:
-            out[b] = float((games[inside] * mean[inside]).sum() / games[inside].sum())
-    return out
+    count = np.bincount(block, weights=games, minlength=len(edges) - 1)
+    total = np.bincount(block, weights=games * mean, minlength=len(edges) - 1)
+    return np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
 
 
 def training_returns(table: SettingTable, env_steps: int, blocks: int = 4) -> dict[tuple[str, str], TrainingReturns]:
