@@ -18,6 +18,8 @@ from xtra_bench.errors import ConfigError, UnknownNameError, closest_match_hint
 from xtra_bench.games import GAMES, MINATAR, get_game
 
 PROTOCOL_VERSION = 1
+TRAIN_GAMES = ("end-at-evaluations", "play-out")
+"""What becomes of the training games at an evaluation point (``Protocol.train_games``); the first is the default."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +160,14 @@ class Protocol:
             that have such a tail (EfficientZero's 20k ``last_steps``). It belongs to the paper's
             comparison with published state of the art (Table 2) only; Appendix K omits it for
             the shooter, maze, diverse and every other split, so it is 0 unless a run asks.
+        train_games: what becomes of the training games at each evaluation point.
+            ``"end-at-evaluations"``: every one ends there (truncated, so learners keep their
+            bootstrap) and play goes on in fresh games seeded from (seed, step), so that a job
+            resumed from the checkpoint taken there plays exactly the games of an uninterrupted
+            one; with E envs no training game lasts past ``eval_interval / E`` agent steps.
+            ``"play-out"``: games run to their end across evaluations, as EfficientZero's and
+            XTRA's releases play them; a resumed job starts fresh games at its checkpoint, so it
+            continues with other games than an uninterrupted one would.
     """
 
     env_steps: int = 100_000
@@ -167,8 +177,11 @@ class Protocol:
     eval_interval: int = 10_000
     periodic_eval_episodes: int = 8
     low_lr_tail: int = 0
+    train_games: str = TRAIN_GAMES[0]
 
     def __post_init__(self):
+        if self.train_games not in TRAIN_GAMES:
+            raise ConfigError(f"train-games must be one of {', '.join(TRAIN_GAMES)}, got {self.train_games!r}")
         if self.low_lr_tail < 0:
             raise ConfigError(f"low-lr-tail must be 0 or more updates, got {self.low_lr_tail}")
         for field in ("env_steps", "eval_episodes", "eval_interval", "periodic_eval_episodes"):
@@ -182,9 +195,14 @@ class Protocol:
         from xtra_bench.envs.atari import ATARI_SETTINGS
         from xtra_bench.envs.minatar import MINATAR_SETTINGS
 
+        fields = dataclasses.asdict(self)
+        # Protocols from before the choice existed ended games at evaluations; leaving that value
+        # out keeps their hashes, and with them their results directories, valid.
+        if fields["train_games"] == TRAIN_GAMES[0]:
+            del fields["train_games"]
         return {
             "version": PROTOCOL_VERSION,
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()},
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
             "atari": ATARI_SETTINGS,
             "minatar": MINATAR_SETTINGS,
             "reference_scores": {name: [g.random, g.human] for name, g in GAMES.items() if g.suite == "atari"},

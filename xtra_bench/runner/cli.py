@@ -8,6 +8,7 @@ import click
 
 from xtra_bench.agents import PRESETS
 from xtra_bench.cli_options import echo_json, json_option
+from xtra_bench.protocol import TRAIN_GAMES
 from xtra_bench.runner.config import DEVICES, LAUNCHERS
 
 
@@ -27,6 +28,13 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--periodic-eval-episodes", type=int, default=8, show_default=True, help="Episodes of each periodic evaluation.")
 @click.option("--eval-interval", type=int, help="Agent steps between periodic evaluations  [default: a tenth of the budget]")
 @click.option("--low-lr-tail", type=int, default=0, show_default=True, help="Updates at the decayed learning rate after the last env step (the paper's Table 2 protocol: 20000).")
+@click.option(
+    "--train-games",
+    type=click.Choice(TRAIN_GAMES),
+    default=TRAIN_GAMES[0],
+    show_default=True,
+    help="At each evaluation point, end every training game (an exact --resume; a game lasts at most eval-interval / envs agent steps) or play the games out, as EfficientZero's release does (a resumed job starts fresh games).",
+)
 @click.option("--datasets", help="Pretraining dataset id or path with {game} for the game  [default: the published xtra/{game}/ez-checkpoints-v1, else the recipe's dataset in the data cache]")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True, help="Results directory.")
@@ -45,7 +53,8 @@ def run_command(agents, split, pretrain, targets, seeds, dry_run, assignments, c
     """Run agents on a split's targets over seeds, evaluated by the protocol, into a results tree.
 
     Finished jobs are skipped; a killed run continues with --resume and ends with exactly the
-    evaluation rows of an uninterrupted one.
+    evaluation rows of an uninterrupted one (with --train-games play-out it continues in fresh
+    games, so its rows differ).
 
     Overrides (--set, --config) go to jobs/<agent>@<hash>/, so runs with other overrides share a
     results directory (and its stage-1 cache) without mixing; the report labels them "agent [key=value]".

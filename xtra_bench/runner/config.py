@@ -42,6 +42,8 @@ class RunConfig:
     """Agent steps between periodic evaluations; None: a tenth of the budget (the protocol's 10k of 100k)."""
     low_lr_tail: int = 0
     """Updates at the decayed learning rate after the last env step (Table 2's 20k; 0: Appendix K's protocol)."""
+    train_games: str = Protocol.train_games
+    """What becomes of the training games at each evaluation point (``Protocol.train_games``)."""
     datasets: str | None = None
     """Pretraining dataset of each game: an id or path with ``{game}`` for the game; None: the registry's dataset of the game."""
     device: str = "auto"
@@ -109,6 +111,7 @@ class RunConfig:
             periodic_eval_episodes=self.periodic_eval_episodes,
             eval_interval=self.eval_interval if self.eval_interval is not None else max(1, env_steps // 10),
             low_lr_tail=self.low_lr_tail,
+            train_games=self.train_games,
         )
 
 

@@ -1,11 +1,13 @@
-"""The train-mode env a job hands its agent: games restart at every evaluation point.
+"""The train-mode env a job hands its agent: games restart at every evaluation point, or play on.
 
 A job checkpoints right after each evaluation. For a resumed job to see exactly the games an
-uninterrupted one sees, nothing about the games in progress may outlive a checkpoint. So each time
-the step count crosses a multiple of the evaluation interval, every game ends there (reported as
-truncated, with its real last observation in ``final_obs``) and play goes on in a fresh env seeded
-from (job seed, step count). A resumed job builds that same fresh env from the checkpoint's step
-count, and from then on both runs play the same games.
+uninterrupted one sees, nothing about the games in progress may outlive a checkpoint. So by default
+(the protocol's ``train_games="end-at-evaluations"``), each time the step count crosses a multiple
+of the evaluation interval, every game ends there (reported as truncated, with its real last
+observation in ``final_obs``) and play goes on in a fresh env seeded from (job seed, step count). A
+resumed job builds that same fresh env from the checkpoint's step count, and from then on both runs
+play the same games. With ``"play-out"`` games run to their end, as the released agents play them,
+and only a resumed job starts fresh games (seeded the same way) at its checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def segment_seed(job_seed: int, step: int) -> int:
 
 
 class EvalAlignedTrainEnv(VectorEnv):
-    """``num_envs`` train-mode copies of ``game`` whose games all end at each evaluation point.
+    """``num_envs`` train-mode copies of ``game`` whose games all end at each evaluation point (unless played out).
 
     Args:
         game: the target's catalog name.
@@ -33,6 +35,7 @@ class EvalAlignedTrainEnv(VectorEnv):
             agents count them: ``steps // eval_interval`` grows).
         start_step: agent steps already taken (a resumed job's checkpoint step).
         on_steps: called with the number of agent steps after every ``step`` (progress reports).
+        end_games_at_evaluations: False plays games across evaluation points (``"play-out"``).
         **settings: passed to ``make_env`` (tests use shorter games).
     """
 
@@ -45,10 +48,12 @@ class EvalAlignedTrainEnv(VectorEnv):
         eval_interval: int,
         start_step: int = 0,
         on_steps: Callable[[int], None] | None = None,
+        end_games_at_evaluations: bool = True,
         **settings,
     ):
         self.game, self.num_envs, self.seed = game, num_envs, seed
         self.eval_interval = eval_interval
+        self.end_games_at_evaluations = end_games_at_evaluations
         self.steps = start_step
         self._on_steps = on_steps
         self._settings = settings
@@ -73,7 +78,7 @@ class EvalAlignedTrainEnv(VectorEnv):
         before, self.steps = self.steps, self.steps + self.num_envs
         if self._on_steps:
             self._on_steps(self.num_envs)
-        if self.steps // self.eval_interval == before // self.eval_interval:
+        if not self.end_games_at_evaluations or self.steps // self.eval_interval == before // self.eval_interval:
             return batch
         ended = batch.terminated | batch.truncated
         final_obs = np.where(ended.reshape(-1, *[1] * (batch.obs.ndim - 1)), batch.final_obs, batch.obs)
