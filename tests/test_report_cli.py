@@ -48,6 +48,21 @@ def test_writes_every_file_and_warns_about_few_seeds(tmp_path):
     assert "published" in md
 
 
+@pytest.mark.parametrize(
+    "protocol, games",
+    [(Protocol(env_steps=20_000, eval_interval=2_000, eval_episodes=16), "ended at every evaluation point"),
+     (Protocol(train_games="play-out"), "played out across evaluations")],
+)  # fmt: skip
+def test_the_header_states_the_budget_the_evaluations_and_what_became_of_training_games(tmp_path, protocol, games):
+    runs = small_tree(tmp_path / "runs", protocol=protocol)
+    assert run(runs, "--reps", "50").exit_code == 0
+    md = (runs / "report/report.md").read_text()
+    steps, every = f"{protocol.env_steps:,}", f"{protocol.eval_interval:,}"
+    line = f"- Protocol: {steps} agent steps; 8 games every {every} steps and {protocol.eval_episodes} with the final weights; training games {games}"
+    assert line in md.splitlines()
+    assert line[2:] in (runs / "report/index.html").read_text()
+
+
 def test_existing_report_needs_force(tmp_path):
     runs = small_tree(tmp_path / "runs")
     out = tmp_path / "rep"

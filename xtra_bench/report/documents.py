@@ -22,12 +22,26 @@ def _tables(report: Report, setting_index: int) -> tuple[list[Table], list[Table
     return [paper_table(section), *([rl] if rl else [])], [t for t in after if t is not None]
 
 
+def _protocol_lines(protocol: dict) -> list[str]:
+    """The budget and evaluation rules of the (first) protocol, in words; none for a tree that lacks them."""
+    keys = ("env_steps", "eval_interval", "periodic_eval_episodes", "eval_episodes")
+    if not all(isinstance(protocol.get(k), int) for k in keys):
+        return []
+    # Protocols from before the choice omit train_games: their games ended at evaluations.
+    games = "played out across evaluations" if protocol.get("train_games") == "play-out" else "ended at every evaluation point"
+    return [
+        f"Protocol: {protocol['env_steps']:,} agent steps; {protocol['periodic_eval_episodes']} games every"
+        f" {protocol['eval_interval']:,} steps and {protocol['eval_episodes']} with the final weights; training games {games}"
+    ]
+
+
 def _header_lines(report: Report) -> list[str]:
     store, boot = report.store, report.config.aggregate
     hashes = ", ".join(store.hashes)
     return [
         f"Results: {', '.join(str(r) for r in store.roots)}",
         f"Protocol hash: {hashes}; {len(store.jobs)} finished jobs",
+        *_protocol_lines(store.protocol),
         f"Baseline: {report.config.baseline}; bootstrap: {boot.reps:,} replicates, seed {boot.seed}",
         f"Games without a human score (MinAtar) are normalised as (score - random) / (reference - random):"
         f" random = the random agent's score, reference = {report.config.reference or report.config.baseline}'s, both from these results",
