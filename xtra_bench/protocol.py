@@ -190,6 +190,11 @@ class Protocol:
         if not self.seeds:
             raise ConfigError("at least one seed is needed")
 
+    @property
+    def ends_games_at_evaluations(self) -> bool:
+        """Whether every training game ends at each evaluation point (``train_games``'s default)."""
+        return self.train_games == TRAIN_GAMES[0]
+
     def to_json(self) -> dict:
         """Everything results depend on: these fields, the env settings and the score tables."""
         from xtra_bench.envs.atari import ATARI_SETTINGS
@@ -198,7 +203,7 @@ class Protocol:
         fields = dataclasses.asdict(self)
         # Protocols from before the choice existed ended games at evaluations; leaving that value
         # out keeps their hashes, and with them their results directories, valid.
-        if fields["train_games"] == TRAIN_GAMES[0]:
+        if self.ends_games_at_evaluations:
             del fields["train_games"]
         return {
             "version": PROTOCOL_VERSION,

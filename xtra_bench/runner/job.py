@@ -143,7 +143,7 @@ def _run_job(job: Job, protocol: Protocol, runs_dir: Path, device: str, report: 
                 eval_interval=protocol.eval_interval,
                 start_step=progress.step,
                 on_steps=steps,
-                end_games_at_evaluations=protocol.train_games == "end-at-evaluations",
+                end_games_at_evaluations=protocol.ends_games_at_evaluations,
             )
             with env:
                 agent.train(env, protocol.env_steps, eval_every=protocol.eval_interval, on_eval=on_eval, on_metrics=log.metrics)
