@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from report_trees import write_report
 
-from xtra_bench.cli import main
+from xtra_bench.report.aggregates import AggregateConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "minatar-v1"
@@ -46,18 +46,19 @@ def _cells(line: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
+def report(tmp_path_factory) -> tuple[dict[tuple[str, str], dict[str, str]], list[list[str]]]:
+    """The regenerated report at the default replicates, as the doc's: (scores.csv rows by (game,
+    method), report.md's tables)."""
     out = tmp_path_factory.mktemp("study") / "report"
-    result = CliRunner().invoke(main, ["report", str(RESULTS), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    report_md = write_report(RESULTS, out, reps=AggregateConfig().reps)
+    rows = csv.DictReader((out / "scores.csv").read_text().splitlines())
+    return {(r["game"], r["method"]): r for r in rows}, [t for _, t in _tables(report_md)]
 
 
 def test_per_target_tables_quote_the_regenerated_scores(report):
-    scores = {(r["game"], r["method"]): r for r in csv.DictReader(open(report / "scores.csv"))}
-    report_md = (report / "report.md").read_text()
+    scores, report_tables = report
     training = {}
-    for _, table in _tables(report_md):
+    for table in report_tables:
         if table[0].startswith("| Game | Method | Seeds | 0-5k"):
             for row in table[1:]:
                 c = _cells(row)
@@ -90,7 +91,7 @@ def test_per_target_tables_quote_the_regenerated_scores(report):
 
 
 def test_tables_copied_from_the_report_match_it_line_by_line(report):
-    report_tables = {t[0]: set(t[1:]) for _, t in _tables((report / "report.md").read_text())}
+    report_tables = {t[0]: set(t[1:]) for t in report[1]}
     copied = 0
     for _, table in _tables(DOC.read_text()):
         if table[0] in report_tables:
