@@ -69,3 +69,19 @@ def test_report_shows_both_tables(tree, tmp_path):
     summary = json.loads((out / "summary.json").read_text())["settings"]["minatar"]
     assert summary["training_returns"]["mean"]["xtra"]["MinAtar-Breakout"] == pytest.approx([2.5, 4.0, 2.0, 2.0])
     assert summary["task_weights"]["xtra"]["MinAtar-Breakout"]["MinAtar-Asterix"]["max_cosine"] == pytest.approx(0.3)
+
+
+def test_periodic_table_lists_every_run_on_the_evaluation_grid(tmp_path):
+    """Two seeds whose periodic evaluations land a few steps past the 2k grid (as 8 envs make them),
+    one missing the 4k evaluation: each row holds that seed's own means, snapped to the grid."""
+    root = tmp_path / "runs"
+    write_protocol(root, Protocol(env_steps=4000, eval_interval=2000))
+    write_job(root, "efficientzero", "MinAtar-Freeway", 0, [12.0, 14.0], split="minatar",
+              periodic={2004: [0.0, 1.0], 4002: [21.0, 20.0]})  # fmt: skip
+    write_job(root, "efficientzero", "MinAtar-Freeway", 1, [0.0, 0.0], split="minatar", periodic={2001: [3.0, 3.0]})
+    md = write_report(root, tmp_path / "report", reps=100)
+    assert "| Game | Method | Seed | 2k | 4k | Final |" in md
+    assert "| MinAtar-Freeway | efficientzero | 0 | 0.5 | 20.5 | 13.0 |" in md
+    assert "| MinAtar-Freeway | efficientzero | 1 | 3.0 | - | 0.0 |" in md
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())["settings"]["minatar"]
+    assert summary["periodic_runs"]["efficientzero"]["MinAtar-Freeway"] == {"0": {"2000": 0.5, "4000": 20.5}, "1": {"2000": 3.0}}

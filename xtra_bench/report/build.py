@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from xtra_bench.report.aggregates import AggregateConfig, RliableResults, rliable_results, score_matrices
+from xtra_bench.report.aggregates import AggregateConfig, RliableResults, periodic_means, rliable_results, score_matrices
 from xtra_bench.report.curves import Curve, learning_curves
 from xtra_bench.report.published import (
     AggregateRow,
@@ -54,6 +54,8 @@ class SettingReport:
         curves: (method, game) -> its raw-score learning curve over the periodic evaluations.
         training: (method, game) -> its training-episode returns per quarter of the budget.
         task_weight_summary: (method, target) -> offline game -> its weights and gradient cosines.
+        periodic_runs: (method, game) -> seed -> env step -> that seed's mean periodic return, for
+            every cell with periodic evaluations: the single runs behind each curve.
     """
 
     table: SettingTable
@@ -65,6 +67,7 @@ class SettingReport:
     curves: dict[tuple[str, str], Curve]
     training: dict[tuple[str, str], TrainingReturns]
     task_weight_summary: dict[tuple[str, str], dict[str, TaskWeightSummary]]
+    periodic_runs: dict[tuple[str, str], dict[int, dict[int, float]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +108,11 @@ def _setting_report(
         learning_curves(table, eval_interval),
         training_returns(table, env_steps) if env_steps else {},
         task_weight_summaries(table),
+        {
+            key: {job.seed: periodic_means(job, eval_interval) for job in cell.jobs}
+            for key, cell in table.cells.items()
+            if any(job.periodic for job in cell.jobs)
+        },
     )
 
 

@@ -10,15 +10,23 @@ from pathlib import Path
 from xtra_bench import __version__
 from xtra_bench.report.build import Report
 from xtra_bench.report.figures import Figure
-from xtra_bench.report.layout import Table, detail_table, paper_table, rliable_table, task_weight_table, training_table
+from xtra_bench.report.layout import (
+    Table,
+    detail_table,
+    paper_table,
+    periodic_table,
+    rliable_table,
+    task_weight_table,
+    training_table,
+)
 
 
 def _tables(report: Report, setting_index: int) -> tuple[list[Table], list[Table]]:
     """A section's summary tables (paper layout, rliable) and the tables after its figures (per-game
-    detail, training returns, task weights)."""
+    detail, training returns, task weights, periodic evaluations per run)."""
     section = report.settings[setting_index]
     rl = rliable_table(section, report.config.aggregate.reps)
-    after = [detail_table(section), training_table(section), task_weight_table(section)]
+    after = [detail_table(section), training_table(section), task_weight_table(section), periodic_table(section)]
     return [paper_table(section), *([rl] if rl else [])], [t for t in after if t is not None]
 
 

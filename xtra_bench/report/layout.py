@@ -200,6 +200,30 @@ def training_table(section: SettingReport) -> Table | None:
     )
 
 
+def periodic_table(section: SettingReport) -> Table | None:
+    """Every run's periodic evaluations and its final score, one row per (game, method, seed)."""
+    if not section.periodic_runs:
+        return None
+    t = section.table
+    steps = sorted({s for runs in section.periodic_runs.values() for run in runs.values() for s in run})
+    rows = []
+    for g in t.games:
+        for m in t.methods:
+            runs = section.periodic_runs.get((m, g))
+            if runs is None:
+                continue
+            finals = {j.seed: j.score for j in t.cells[m, g].jobs}
+            for seed, run in sorted(runs.items()):
+                rows.append((g, m, str(seed), *(number(run.get(s), 1) for s in steps), number(finals[seed], 1)))
+    return Table(
+        f"{t.setting}: periodic evaluations per run",
+        ("Game", "Method", "Seed", *(_steps(s) for s in steps), "Final"),
+        tuple(rows),
+        "Mean return of each periodic evaluation (greedy, at the env step heading its column) and of the final"
+        " evaluation, per run: the single runs behind the learning curves. '-': no evaluation at that step.",
+    )
+
+
 def task_weight_table(section: SettingReport) -> Table | None:
     """XTRA's task weights and gradient cosines, one row per (method, target, offline game)."""
     if not section.task_weight_summary:

@@ -146,6 +146,11 @@ def summary(report: Report, figures: list[Figure], root: Path) -> dict:
                     for g, w in per_task.items()
                 }
             entry["task_weights"] = weights
+        if section.periodic_runs:
+            runs = {}
+            for (m, g), per_seed in section.periodic_runs.items():
+                runs.setdefault(m, {})[g] = {str(seed): {str(s): _num(v) for s, v in run.items()} for seed, run in per_seed.items()}
+            entry["periodic_runs"] = runs
         sections[t.setting] = entry
     cfg = report.config
     return {
