@@ -280,6 +280,23 @@ def test_learning_curves_by_hand(tmp_path):
     assert rnd.steps.tolist() == [3000] and rnd.seeds == 1 and np.isnan(rnd.low).all()
 
 
+def test_learning_curve_axis_spans_the_runs_not_two_seed_bands(tmp_path):
+    """Two seeds at 0 and 20 give a t-band of about +-130 around 10; the axis spans the runs' own
+    returns, 0-20, padded by 8%."""
+    from xtra_bench.report.curves import learning_curves
+    from xtra_bench.report.plots import learning_curves as plot_curves
+
+    root = tmp_path / "runs"
+    write_protocol(root)
+    write_job(root, "efficientzero", "MinAtar-Freeway", 0, [0.0], split="minatar", periodic={1000: [0.0]})
+    write_job(root, "efficientzero", "MinAtar-Freeway", 1, [20.0], split="minatar", periodic={1000: [20.0]})
+    (table,) = score_tables(load_results([root]), "efficientzero")
+    curves = learning_curves(table, eval_interval=1000)
+    assert curves["efficientzero", "MinAtar-Freeway"].high[0] > 100
+    fig = plot_curves(table, curves)
+    np.testing.assert_allclose(fig.axes[0].get_ylim(), (-1.6, 21.6))
+
+
 def test_random_as_its_own_reference_names_the_way_out(minatar_tree):
     (table,) = score_tables(load_results([minatar_tree]), "random")
     matrices, note = score_matrices(table, None)

@@ -105,6 +105,18 @@ def learning_curves(table: SettingTable, curves: dict[tuple[str, str], Curve]) -
             cell = table.cells[m, game]
             err = None if np.isnan(cell.ci_low) else [[cell.mean - cell.ci_low], [cell.ci_high - cell.mean]]
             ax.errorbar(curve.steps[-1] * 1.03, cell.mean, yerr=err, fmt="o", color=palette[m], capsize=3, ms=4)
+        # Student-t bands over two or three seeds reach far past any return a run can score (Freeway's
+        # went to +-150 around runs of 0-28), so the axis spans the runs' own returns and clips them.
+        runs = [
+            float(np.mean(r))
+            for m in table.methods
+            if (m, game) in table.cells
+            for j in table.cells[m, game].jobs
+            for r in (*j.periodic.values(), j.final_returns)
+        ]
+        low, high = min(runs), max(runs)
+        pad = 0.08 * (high - low) or 0.5
+        ax.set_ylim(low - pad, high + pad)
         ax.set_title(game)
         ax.set_xlabel("env steps")
         ax.grid(True, alpha=0.3)
