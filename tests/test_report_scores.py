@@ -261,7 +261,7 @@ def test_damaged_job_is_one_clear_line(tree, tmp_path):
 
 def test_learning_curves_by_hand(tmp_path):
     """Seed 0 evaluates at 1000 (returns 1, 3) and 2000 (5); seed 1 at 1004 (3: snapped to 1000) and 2000 (7, 9)."""
-    from xtra_bench.report.curves import learning_curves
+    from xtra_bench.report.curves import learning_curves, periodic_runs
 
     root = tmp_path / "runs"
     write_protocol(root)
@@ -269,7 +269,7 @@ def test_learning_curves_by_hand(tmp_path):
     write_job(root, "efficientzero", "MinAtar-Breakout", 1, [8.0], split="minatar", periodic={1004: [3.0], 2000: [7.0, 9.0]})
     write_job(root, "random", "MinAtar-Breakout", 0, [0.0], split="minatar", periodic={3000: [1.0]})
     (table,) = score_tables(load_results([root]), "random")
-    curves = learning_curves(table, eval_interval=1000)
+    curves = learning_curves(periodic_runs(table, eval_interval=1000))
     ez = curves["efficientzero", "MinAtar-Breakout"]
     assert ez.steps.tolist() == [1000, 2000] and ez.seeds == 2
     # Per-seed means: (2, 3) at 1000 and (5, 8) at 2000; two seeds: t(0.975, 1) * sd / sqrt(2).
@@ -283,7 +283,7 @@ def test_learning_curves_by_hand(tmp_path):
 def test_learning_curve_axis_spans_the_runs_not_two_seed_bands(tmp_path):
     """Two seeds at 0 and 20 give a t-band of about +-130 around 10; the axis spans the runs' own
     returns, 0-20, padded by 8%."""
-    from xtra_bench.report.curves import learning_curves
+    from xtra_bench.report.curves import learning_curves, periodic_runs
     from xtra_bench.report.plots import learning_curves as plot_curves
 
     root = tmp_path / "runs"
@@ -291,9 +291,10 @@ def test_learning_curve_axis_spans_the_runs_not_two_seed_bands(tmp_path):
     write_job(root, "efficientzero", "MinAtar-Freeway", 0, [0.0], split="minatar", periodic={1000: [0.0]})
     write_job(root, "efficientzero", "MinAtar-Freeway", 1, [20.0], split="minatar", periodic={1000: [20.0]})
     (table,) = score_tables(load_results([root]), "efficientzero")
-    curves = learning_curves(table, eval_interval=1000)
+    runs = periodic_runs(table, eval_interval=1000)
+    curves = learning_curves(runs)
     assert curves["efficientzero", "MinAtar-Freeway"].high[0] > 100
-    fig = plot_curves(table, curves)
+    fig = plot_curves(table, curves, runs)
     np.testing.assert_allclose(fig.axes[0].get_ylim(), (-1.6, 21.6))
 
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from xtra_bench.report.aggregates import AggregateConfig, RliableResults, periodic_means, rliable_results, score_matrices
-from xtra_bench.report.curves import Curve, learning_curves
+from xtra_bench.report.aggregates import AggregateConfig, RliableResults, rliable_results, score_matrices
+from xtra_bench.report.curves import Curve, learning_curves, periodic_runs
 from xtra_bench.report.published import (
     AggregateRow,
     PublishedTable,
@@ -54,8 +54,8 @@ class SettingReport:
         curves: (method, game) -> its raw-score learning curve over the periodic evaluations.
         training: (method, game) -> its training-episode returns per quarter of the budget.
         task_weight_summary: (method, target) -> offline game -> its weights and gradient cosines.
-        periodic_runs: (method, game) -> seed -> env step -> that seed's mean periodic return, for
-            every cell with periodic evaluations: the single runs behind each curve.
+        periodic_runs: (method, game) -> seed -> env step -> that seed's mean periodic return
+            (``curves.periodic_runs``): the single runs behind each curve.
     """
 
     table: SettingTable
@@ -98,6 +98,7 @@ def _setting_report(
     }
     matrices, note = score_matrices(table, eval_interval, config.reference)
     results = rliable_results(matrices, table.baseline, config.aggregate) if matrices is not None else None
+    runs = periodic_runs(table, eval_interval)
     return SettingReport(
         table,
         published,
@@ -105,14 +106,10 @@ def _setting_report(
         results,
         note,
         eta_curves(table),
-        learning_curves(table, eval_interval),
+        learning_curves(runs),
         training_returns(table, env_steps) if env_steps else {},
         task_weight_summaries(table),
-        {
-            key: {job.seed: periodic_means(job, eval_interval) for job in cell.jobs}
-            for key, cell in table.cells.items()
-            if any(job.periodic for job in cell.jobs)
-        },
+        runs,
     )
 
 

@@ -33,11 +33,22 @@ class Curve:
     seeds: int
 
 
-def learning_curves(table: SettingTable, eval_interval: int | None) -> dict[tuple[str, str], Curve]:
-    """(method, game) -> its curve, for every cell whose seeds share at least one periodic step."""
+def periodic_runs(table: SettingTable, eval_interval: int | None) -> dict[tuple[str, str], dict[int, dict[int, float]]]:
+    """(method, game) -> seed -> env step -> that seed's mean periodic return, for every cell with
+    periodic evaluations: the single runs behind each curve."""
+    return {
+        key: {job.seed: periodic_means(job, eval_interval) for job in cell.jobs}
+        for key, cell in table.cells.items()
+        if any(job.periodic for job in cell.jobs)
+    }
+
+
+def learning_curves(runs: dict[tuple[str, str], dict[int, dict[int, float]]]) -> dict[tuple[str, str], Curve]:
+    """(method, game) -> its curve from ``periodic_runs``, for every cell whose seeds share at least
+    one periodic step."""
     out = {}
-    for key, cell in table.cells.items():
-        per_seed = [periodic_means(job, eval_interval) for job in cell.jobs]
+    for key, by_seed in runs.items():
+        per_seed = list(by_seed.values())
         steps = sorted(set.intersection(*(set(p) for p in per_seed))) if per_seed else []
         if not steps:
             continue

@@ -37,7 +37,7 @@ def _section_figures(section: SettingReport) -> list[tuple[str, str, Callable[[]
             (
                 "curves",
                 "Learning curves: mean periodic evaluation return over seeds with its 95% CI band; dots: final-weights score.",
-                lambda: plots.learning_curves(t, section.curves),
+                lambda: plots.learning_curves(t, section.curves, section.periodic_runs),
             )
         )
     if r is not None:

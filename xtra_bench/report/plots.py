@@ -83,13 +83,16 @@ def per_game_scores(table: SettingTable, published: dict[tuple[str, str], Publis
     return fig
 
 
-def learning_curves(table: SettingTable, curves: dict[tuple[str, str], Curve]) -> matplotlib.figure.Figure:
+def learning_curves(
+    table: SettingTable, curves: dict[tuple[str, str], Curve], runs: dict[tuple[str, str], dict[int, dict[int, float]]]
+) -> matplotlib.figure.Figure:
     """One panel per game: each method's mean periodic return over seeds against env steps, with
     its 95% interval as a band, and the final-weights score (mean, 95% CI) as a marker at the end.
 
     Args:
         table: the setting's table (games, methods and final scores).
         curves: (method, game) -> its learning curve.
+        runs: (method, game) -> seed -> env step -> mean periodic return (``curves.periodic_runs``).
     """
     games = [g for g in table.games if any((m, g) in curves for m in table.methods)]
     fig, axes = _game_panels(len(games), 3.4, 2.9)
@@ -107,14 +110,9 @@ def learning_curves(table: SettingTable, curves: dict[tuple[str, str], Curve]) -
             ax.errorbar(curve.steps[-1] * 1.03, cell.mean, yerr=err, fmt="o", color=palette[m], capsize=3, ms=4)
         # Student-t bands over two or three seeds reach far past any return a run can score (Freeway's
         # went to +-150 around runs of 0-28), so the axis spans the runs' own returns and clips them.
-        runs = [
-            float(np.mean(r))
-            for m in table.methods
-            if (m, game) in table.cells
-            for j in table.cells[m, game].jobs
-            for r in (*j.periodic.values(), j.final_returns)
-        ]
-        low, high = min(runs), max(runs)
+        returns = [v for (_, g), by_seed in runs.items() if g == game for run in by_seed.values() for v in run.values()]
+        returns += [j.score for m in table.methods if (m, game) in table.cells for j in table.cells[m, game].jobs]
+        low, high = min(returns), max(returns)
         pad = 0.08 * (high - low) or 0.5
         ax.set_ylim(low - pad, high + pad)
         ax.set_title(game)
